@@ -1,0 +1,99 @@
+"""Argument and shape validation shared by every public function.
+
+Every message follows one pattern: who complained, what was expected, what came,
+and (where it helps) a hint, e.g.
+``corr2d: kernel (3, 3) is larger than input (2, 5); pad the input or use a smaller kernel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = [
+    "check_tensor",
+    "check_floating",
+    "pair",
+    "positive_pair",
+    "nonnegative_pair",
+    "check_divides",
+]
+
+
+def _shape(x: torch.Tensor) -> tuple[int, ...]:
+    return tuple(x.shape)
+
+
+def check_tensor(who: str, name: str, x: object, ndim: int | Sequence[int] | None = None,
+                 layout: str = "") -> torch.Tensor:
+    """Raise TypeError unless ``x`` is a tensor, ValueError unless its rank is ``ndim``.
+
+    Args:
+        who: the public function doing the check, e.g. ``"corr2d"``.
+        name: the argument's name, e.g. ``"X"``.
+        x: the value received.
+        ndim: the allowed rank (or ranks).
+        layout: a human description of the expected axes, e.g. ``"(N, C, H, W)"``.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.dim() not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            axes = f" {layout}" if layout else ""
+            raise ValueError(
+                f"{who}: {name} must be {want}{axes}, got a {x.dim()}-D tensor of shape {_shape(x)}"
+            )
+    return x
+
+
+def check_floating(who: str, name: str, x: torch.Tensor) -> torch.Tensor:
+    """Raise TypeError unless ``x`` holds floating-point numbers."""
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{who}: {name} must be a floating-point tensor, got dtype {x.dtype}; "
+            f"convert it with {name}.float()"
+        )
+    return x
+
+
+def pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+    """Turn an int or a pair of ints into ``(height, width)``; reject anything else."""
+    if isinstance(value, bool):
+        raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {value!r}")
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, Sequence) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return (int(value[0]), int(value[1]))
+    raise TypeError(f"{who}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+
+
+def positive_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+    """Like :func:`pair`, but every entry must be at least 1 (kernel sizes, strides, dilations)."""
+    hw = pair(who, name, value)
+    if min(hw) < 1:
+        raise ValueError(f"{who}: {name} must be >= 1 in each dimension, got {value!r}")
+    return hw
+
+
+def nonnegative_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+    """Like :func:`pair`, but every entry must be at least 0 (paddings)."""
+    hw = pair(who, name, value)
+    if min(hw) < 0:
+        raise ValueError(f"{who}: {name} must be >= 0 in each dimension, got {value!r}")
+    return hw
+
+
+def check_divides(who: str, what: str, total: int, groups: int) -> None:
+    """Raise ValueError unless ``groups`` divides ``total`` (e.g. channels by groups)."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
+    if total % groups:
+        raise ValueError(
+            f"{who}: groups={groups} must divide {what}={total}; "
+            f"choose groups among the divisors of {total}"
+        )
