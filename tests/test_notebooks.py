@@ -1,0 +1,96 @@
+"""The chapter notebooks: committed clean, importing the library without shadowing it, and
+running top to bottom in quick mode with nothing on stderr."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.notebooks import chapter_notebooks, execute_notebook, record
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ["00", "07_1", "07_2", "07_3", "07_4", "07_5", "07_6",
+            "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
+LIBRARY_MODULES = ["functional", "layers", "models", "images", "data", "training", "plotting", "widgets"]
+COMMITTED = chapter_notebooks() + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.relative_to(ROOT).as_posix() for p in paths]
+
+
+def _code(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def _defined_names(source: str) -> set[str]:
+    """Names a cell binds: assignments, defs, classes, imports-as, loop targets."""
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias) and node.asname:
+            names.add(node.asname)
+    return names
+
+
+def _library_names() -> dict[str, str]:
+    names = {}
+    for module in LIBRARY_MODULES:
+        for name in importlib.import_module(f"cnncourse.{module}").__all__:
+            names[name] = f"cnncourse.{module}.{name}"
+    return names
+
+
+def test_every_section_has_its_notebook():
+    stems = [p.stem for p in chapter_notebooks()]
+    for prefix in SECTIONS:
+        assert any(s.startswith(prefix + "_") for s in stems), f"no notebook for section {prefix} in {stems}"
+    assert stems == sorted(stems), "notebook names must sort in reading order"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=_ids(COMMITTED))
+def test_committed_notebook_has_no_outputs_and_the_plain_python3_kernel(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: cell {i} has outputs; strip them before committing"
+            assert cell.execution_count is None, f"{path.name}: cell {i} has an execution count"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=_ids(chapter_notebooks()))
+def test_notebook_imports_cnncourse_and_redefines_none_of_its_names(path):
+    nb = nbformat.read(path, as_version=4)
+    code = _code(nb)
+    assert any("cnncourse" in src and "import" in src for src in code), f"{path.name} never imports cnncourse"
+    library = _library_names()
+    for i, src in enumerate(code):
+        clash = sorted(_defined_names(src) & library.keys())
+        assert not clash, (
+            f"{path.name}: code cell {i} redefines {', '.join(library[n] for n in clash)}; "
+            "import it from the library, or build it step by step under another name"
+        )
+
+
+def test_redefinition_check_sees_defs_assignments_and_import_aliases():
+    src = "def corr2d(X, K):\n    pass\nLeNet = 3\nimport numpy as pool2d\nfor fit in []: pass"
+    assert {"corr2d", "LeNet", "pool2d", "fit"} <= _defined_names(src)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=_ids(chapter_notebooks()))
+def test_notebook_runs_top_to_bottom_in_quick_mode_with_clean_stderr(path):
+    run = execute_notebook(path, quick=True)
+    record(run)
+    assert run.error is None, f"{path.name} failed: {run.error}"
+    assert not run.stderr, f"{path.name} wrote to stderr: {''.join(run.stderr)[:2000]}"
