@@ -1,0 +1,80 @@
+"""Private helpers shared by the model files: integer checks and spatial-size arithmetic.
+
+The models need the flattened size of their feature maps to build the first ``nn.Linear``
+with explicit ``in_features`` (no Lazy* modules). We compute it with the output-size formula
+of Section 7.3 / 7.5 instead of a dry forward pass, so building VGG-11 does not cost a
+7-GFLOP convolution just to learn one number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from torch import nn
+
+from .._checks import pair
+
+__all__ = ["positive_int", "feature_map_size"]
+
+_MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
+
+
+def positive_int(who: str, name: str, value: object) -> int:
+    """Return ``value`` if it is an int >= 1 (bools rejected); raise TypeError/ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{who}: {name} must be a positive int, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{who}: {name} must be >= 1, got {value}")
+    return value
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    # floor((n + 2p - d(k - 1) - 1) / s) + 1, the formula of Sections 7.3 and 7.5.
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    steps = -(-span // stride) if ceil_mode else span // stride
+    return steps + 1
+
+
+def _walk(size: tuple[int, int], layers: Iterable[nn.Module]) -> tuple[tuple[int, int], str | None]:
+    """Push ``(h, w)`` through every conv/pool layer; return the size and the first layer that hit 0."""
+    h, w = size
+    for index, top in enumerate(layers):
+        for module in top.modules():
+            if isinstance(module, nn.Conv2d):
+                ceil_mode, dilation = False, module.dilation
+            elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+                ceil_mode = module.ceil_mode
+                dilation = pair("feature_map_size", "dilation", getattr(module, "dilation", 1))
+            else:
+                continue
+            kernel = pair("feature_map_size", "kernel_size", module.kernel_size)
+            stride = pair("feature_map_size", "stride", module.stride)
+            padding = pair("feature_map_size", "padding", module.padding)
+            h = _out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+            w = _out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+            if h < 1 or w < 1:
+                return (h, w), f"layer {index} ({type(top).__name__})"
+    return (h, w), None
+
+
+def feature_map_size(who: str, image_size: int, layers: list[nn.Module]) -> tuple[int, int]:
+    """Spatial size ``(h, w)`` after ``layers`` for a square ``image_size`` input.
+
+    Raises:
+        ValueError: when some layer would shrink the image to nothing; the message names the
+            layer and the smallest image size that works.
+    """
+    positive_int(who, "image_size", image_size)
+    size, culprit = _walk((image_size, image_size), layers)
+    if culprit is None:
+        return size
+    smallest = next(
+        (n for n in range(image_size + 1, _MAX_SEARCH + 1) if _walk((n, n), layers)[1] is None), None
+    )
+    hint = f"use image_size >= {smallest}" if smallest else "use a larger image"
+    raise ValueError(
+        f"{who}: image_size={image_size} is too small: {culprit} shrinks the feature map to "
+        f"{max(size[0], 0)}x{max(size[1], 0)}; {hint}"
+    )
