@@ -1,0 +1,118 @@
+"""Maximum and average pooling (Section 7.5).
+
+Private module: the public names are re-exported by :mod:`cnncourse.functional`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from cnncourse._checks import nonnegative_pair, positive_pair
+from cnncourse._conv import windows
+from cnncourse._corr import check_float_tensor
+from cnncourse._shapes import output_hw
+
+__all__ = ["pool2d", "pool2d_batched"]
+
+IntPair = int | Sequence[int]
+MODES = ("max", "avg")
+
+
+def _pool_args(who: str, size_name: str, size: IntPair, mode: str, stride: IntPair | None,
+               default_stride: tuple[int, int] | None,
+               padding: IntPair) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    if mode not in MODES:
+        raise ValueError(f"{who}: mode must be 'max' or 'avg', got {mode!r}")
+    window = positive_pair(who, size_name, size)
+    if stride is None:
+        step = default_stride if default_stride is not None else window
+    else:
+        step = positive_pair(who, "stride", stride)
+    pad = nonnegative_pair(who, "padding", padding)
+    if pad[0] > window[0] // 2 or pad[1] > window[1] // 2:
+        # PyTorch's rule: otherwise a window could hold nothing but padding.
+        raise ValueError(
+            f"{who}: padding {pad} must be at most half the {size_name} {window} "
+            f"(PyTorch's rule: pad <= {size_name} // 2); use a smaller padding"
+        )
+    return window, step, pad
+
+
+def _pad(X: torch.Tensor, padding: tuple[int, int], mode: str) -> torch.Tensor:
+    """Pad the last two axes with -inf for max pooling (never chosen) or 0 for average pooling."""
+    ph, pw = padding
+    fill = float("-inf") if mode == "max" else 0.0
+    return F.pad(X, (pw, pw, ph, ph), value=fill)
+
+
+def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPair | None = None,
+           padding: IntPair = 0) -> torch.Tensor:
+    """Max or average pooling of one 2-D map, one output pixel at a time (Section 7.5).
+
+    Like :func:`corr2d`, a window slides over the input, but instead of a weighted sum it takes the
+    window's maximum or mean; there is no kernel to learn. ``stride=None`` means stride 1, as in the
+    book's ``pool2d`` (PyTorch's pooling layers default to the window size instead; see
+    :func:`pool2d_batched`). Padding uses -inf for ``"max"`` and zeros for ``"avg"`` (the zeros
+    count in the mean, as with ``count_include_pad=True``).
+
+    Args:
+        X: the input, shape ``(H, W)``.
+        pool_size: window height and width, int or ``(h, w)``.
+        mode: ``"max"`` or ``"avg"``.
+        stride: step between windows, int or ``(h, w)``; None means 1.
+        padding: pixels added on each side, at most half the window.
+
+    Returns:
+        The pooled map, shape from :func:`conv_output_shape` with the window as kernel.
+
+    Raises:
+        TypeError: X is not a floating-point tensor or a size is not an int or pair.
+        ValueError: wrong rank, unknown mode, bad stride/padding, or window larger than padded input.
+    """
+    who = "pool2d"
+    X = check_float_tensor(who, "X", X, 2, "(H, W)")
+    window, step, pad = _pool_args(who, "pool_size", pool_size, mode, stride, (1, 1), padding)
+    out_h, out_w = output_hw(who, tuple(X.shape), window, step, pad)
+    X = _pad(X, pad, mode)
+    (ph, pw), (sh, sw) = window, step
+    reduce = torch.amax if mode == "max" else torch.mean
+    rows = [
+        torch.stack([reduce(X[i * sh:i * sh + ph, j * sw:j * sw + pw]) for j in range(out_w)])
+        for i in range(out_h)
+    ]
+    return torch.stack(rows)  # (H', W')
+
+
+def pool2d_batched(X: torch.Tensor, kernel_size: IntPair, mode: str = "max", stride: IntPair | None = None,
+                   padding: IntPair = 0) -> torch.Tensor:
+    """Max or average pooling of a batch, every channel separately; equals PyTorch's (Section 7.5).
+
+    Gathers every window as a view with ``Tensor.unfold`` and reduces its last two axes. Matches
+    ``F.max_pool2d`` and ``F.avg_pool2d`` (``count_include_pad=True``, ``ceil_mode=False``), and
+    like them ``stride=None`` means the window size (non-overlapping windows).
+
+    Args:
+        X: the input, shape ``(N, C, H, W)``.
+        kernel_size: window height and width, int or ``(h, w)``.
+        mode: ``"max"`` or ``"avg"``.
+        stride: step between windows, int or ``(h, w)``; None means ``kernel_size``.
+        padding: pixels added on each side, at most half the window.
+
+    Returns:
+        The pooled batch, shape ``(N, C, H', W')``.
+
+    Raises:
+        TypeError: X is not a floating-point tensor or a size is not an int or pair.
+        ValueError: wrong rank, unknown mode, bad stride/padding, or window larger than padded input.
+    """
+    who = "pool2d_batched"
+    X = check_float_tensor(who, "X", X, 4, "(N, C, H, W)")
+    window, step, pad = _pool_args(who, "kernel_size", kernel_size, mode, stride, None, padding)
+    output_hw(who, tuple(X.shape[2:]), window, step, pad)  # validates that a window fits
+    view = windows(_pad(X, pad, mode), window, step, (1, 1))  # (N, C, H', W', kh, kw)
+    if mode == "max":
+        return view.amax(dim=(-2, -1))  # (N, C, H', W')
+    return view.mean(dim=(-2, -1))  # (N, C, H', W')
