@@ -20,11 +20,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest -n 2
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 # The developer loop: everything not marked slow or browser.
 test-fast: lint
-	$(BIN)/python -m pytest -n 2 -m "not slow and not browser"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -m "not slow and not browser"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conv.py

@@ -18,6 +18,7 @@ __all__ = [
     "positive_pair",
     "nonnegative_pair",
     "check_divides",
+    "positive_int",
 ]
 
 
@@ -86,6 +87,15 @@ def nonnegative_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[i
     if min(hw) < 0:
         raise ValueError(f"{who}: {name} must be >= 0 in each dimension, got {value!r}")
     return hw
+
+
+def positive_int(who: str, name: str, value: object) -> int:
+    """Return ``value`` if it is an int >= 1 (bools rejected); raise TypeError/ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{who}: {name} must be a positive int, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{who}: {name} must be >= 1, got {value}")
+    return value
 
 
 def check_divides(who: str, what: str, total: int, groups: int) -> None:

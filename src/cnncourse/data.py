@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from cnncourse._checks import check_tensor, positive_pair
+from cnncourse._checks import check_tensor, positive_int, positive_pair
 from cnncourse._download import (
     FASHION_MNIST_SHA256,
     FASHION_MNIST_URL,
@@ -89,14 +89,6 @@ def _check_name(who: str, name: object) -> str:
     if name not in DATASETS:
         raise ValueError(f"{who}: unknown dataset {name!r}; choose one of {', '.join(map(repr, DATASETS))}")
     return name  # type: ignore[return-value]
-
-
-def _positive_int(who: str, name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{who}: {name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{who}: {name} must be >= 1, got {value}")
-    return value
 
 
 def text_labels(name: str, indices: int | Sequence[int] | torch.Tensor) -> list[str]:
@@ -261,7 +253,7 @@ def load_data(name: str, batch_size: int, resize: int | Sequence[int] | None = N
     """
     who = "load_data"
     _check_name(who, name)
-    _positive_int(who, "batch_size", batch_size)
+    positive_int(who, "batch_size", batch_size)
     size = None if resize is None else positive_pair(who, "resize", resize)
     n_train, n_val = _limit(who, subset)
     if name == "digits":

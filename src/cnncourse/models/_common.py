@@ -12,20 +12,11 @@ from collections.abc import Iterable
 
 from torch import nn
 
-from .._checks import pair
+from .._checks import pair, positive_int
 
 __all__ = ["positive_int", "feature_map_size"]
 
 _MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
-
-
-def positive_int(who: str, name: str, value: object) -> int:
-    """Return ``value`` if it is an int >= 1 (bools rejected); raise TypeError/ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{who}: {name} must be a positive int, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{who}: {name} must be >= 1, got {value}")
-    return value
 
 
 def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
