@@ -440,3 +440,16 @@ def test_resnet_head_averages_then_applies_its_linear_layer():
     linear = head[2]
     torch.testing.assert_close(head(X), linear(torch.full((1, 512), 2.0)))
     assert count(head) == linear_p(512, 10)
+
+
+@pytest.mark.parametrize("build", [LeNet, lambda: resnet18(), lambda: GoogLeNet()])
+def test_slicing_a_model_gives_a_plain_sequential_sharing_its_layers(build):
+    """`model[:k]` is how a chapter looks at intermediate activations (Section 7.6)."""
+    model = build().eval()
+    head = model[:2]
+    assert type(head) is nn.Sequential
+    assert list(head) == list(model)[:2]
+    x = torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(head(x), model[1](model[0](x)))
+    assert model[-1] is list(model)[-1]

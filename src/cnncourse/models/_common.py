@@ -8,13 +8,14 @@ of Section 7.3 / 7.5 instead of a dry forward pass, so building VGG-11 does not 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from torch import nn
 
 from .._checks import pair, positive_int
 
-__all__ = ["positive_int", "feature_map_size"]
+__all__ = ["positive_int", "feature_map_size", "SequentialModel"]
 
 _MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
 
@@ -69,3 +70,18 @@ def feature_map_size(who: str, image_size: int, layers: list[nn.Module]) -> tupl
         f"{who}: image_size={image_size} is too small: {culprit} shrinks the feature map to "
         f"{max(size[0], 0)}x{max(size[1], 0)}; {hint}"
     )
+
+
+class SequentialModel(nn.Sequential):
+    """An ``nn.Sequential`` whose slices are plain ``nn.Sequential`` (used by every model here).
+
+    ``nn.Sequential`` slices by calling ``type(self)(OrderedDict(...))``, which a model whose
+    constructor takes hyperparameters cannot accept. Here ``model[:2]`` (say, LeNet's first two
+    layers, to look at their activations in Section 7.6) returns a plain ``nn.Sequential`` that
+    shares the layers.
+    """
+
+    def __getitem__(self, idx: int | slice) -> nn.Module:
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._common import feature_map_size, positive_int
+from ._common import SequentialModel, feature_map_size, positive_int
 
 __all__ = ["AlexNet"]
 
@@ -28,7 +28,7 @@ def _alexnet_features(in_channels: int) -> list[nn.Module]:
     ]
 
 
-class AlexNet(nn.Sequential):
+class AlexNet(SequentialModel):
     """AlexNet, single-GPU variant, layer for layer as in Section 8.1.
 
     Departs from Krizhevsky et al. (2012) the way the book does: one tower instead of two

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._checks import check_tensor
-from ._common import positive_int
+from ._common import SequentialModel, positive_int
 
 __all__ = ["Inception", "GoogLeNet"]
 
@@ -86,7 +86,7 @@ def _inception_stage(in_channels: int, specs: tuple) -> tuple[list[Inception], i
     return blocks, in_channels
 
 
-class GoogLeNet(nn.Sequential):
+class GoogLeNet(SequentialModel):
     """GoogLeNet as laid out in Section 8.4.
 
     The top-level children are the book's five blocks ``b1`` .. ``b5`` and the final linear

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._common import positive_int
+from ._common import SequentialModel, positive_int
 
 __all__ = ["LeNet", "lenet5"]
 
 
-class LeNet(nn.Sequential):
+class LeNet(SequentialModel):
     """LeNet-5 for 28x28 images, layer for layer as in Section 7.6.
 
     Two convolution + sigmoid + average-pooling stages, then three fully connected layers.

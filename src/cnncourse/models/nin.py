@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from .._checks import nonnegative_pair, positive_pair
-from ._common import positive_int
+from ._common import SequentialModel, positive_int
 
 __all__ = ["nin_block", "NiN"]
 
@@ -44,7 +44,7 @@ def nin_block(in_channels: int, out_channels: int, kernel_size: int | Sequence[i
     )
 
 
-class NiN(nn.Sequential):
+class NiN(SequentialModel):
     """Network in Network as laid out in Section 8.3.
 
     Four NiN blocks with AlexNet's kernel sizes (11, 5, 3, 3) and max-pools between them; the

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._checks import check_divides, check_tensor
-from ._common import positive_int
+from ._common import SequentialModel, positive_int
 
 __all__ = ["Residual", "ResNet", "resnet18", "ResNeXtBlock"]
 
@@ -110,7 +110,7 @@ def _resnet_stage(num_residuals: int, in_channels: int, out_channels: int, first
     return nn.Sequential(*blocks)
 
 
-class ResNet(nn.Sequential):
+class ResNet(SequentialModel):
     """ResNet (Section 8.6): the book's stem, stages of ``Residual`` blocks, and a linear head.
 
     The top-level children are ``stem`` (7x7 convolution, batch norm, ReLU, 3x3 max-pool),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ._common import feature_map_size, positive_int
+from ._common import SequentialModel, feature_map_size, positive_int
 
 __all__ = ["vgg_block", "VGG", "vgg11"]
 
@@ -57,7 +57,7 @@ def _vgg_blocks(arch: tuple[tuple[int, int], ...], in_channels: int) -> list[nn.
     return [vgg_block(n, c_in, c_out) for (n, c_out), c_in in zip(arch, channels[:-1], strict=True)]
 
 
-class VGG(nn.Sequential):
+class VGG(SequentialModel):
     """VGG network (Section 8.2): a stack of VGG blocks, then a 4096-4096 dropout classifier.
 
     The top-level children are the blocks followed by the classifier layers, as in the book,
