@@ -123,3 +123,12 @@ def test_figures_render_as_png_for_jupyter_without_pyplot():
     fig = show_matrix(torch.eye(2))
     assert isinstance(fig, NotebookFigure)
     assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_show_images_accepts_a_list_of_differently_sized_images():
+    """An image beside its smaller cross-correlation output (Section 7.2) in one figure."""
+    image, edges = torch.rand(6, 8), torch.rand(6, 7)
+    fig = show_images([image, edges], titles=["X", "corr2d(X, K)"])
+    shown = [ax.images[0].get_array() for ax in fig.axes]
+    assert [a.shape for a in shown] == [(6, 8), (6, 7)]
+    np.testing.assert_allclose(shown[1], edges.numpy())

@@ -72,13 +72,26 @@ def _bare(ax) -> None:
     ax.set_yticks([])
 
 
+def _batch(who: str, X: torch.Tensor) -> torch.Tensor:
+    """One tensor of images as ``(N, H, W)`` (grayscale) or ``(N, H, W, 3)`` (RGB)."""
+    check_tensor(who, "images", X, ndim=(2, 3, 4), layout="(H, W), (N, H, W) or (N, C, H, W)")
+    if X.dim() == 2:
+        X = X[None]  # (1, H, W)
+    if X.dim() == 4:
+        if X.shape[1] not in (1, 3):
+            raise ValueError(f"{who}: images of shape {tuple(X.shape)} have {X.shape[1]} channels, "
+                             "expected 1 or 3; show channels separately with show_feature_maps")
+        X = X[:, 0] if X.shape[1] == 1 else X.permute(0, 2, 3, 1)  # (N, H, W) or (N, H, W, 3)
+    return X
+
+
 def show_images(images: torch.Tensor | np.ndarray | Sequence, titles: Sequence[str] | None = None,
                 ncols: int | None = None, cmap: str = "gray", colorbar: bool = False) -> NotebookFigure:
     """Show a batch of images in a grid, like the book's ``show_images`` (Sections 7.2, 7.6).
 
     Args:
         images: one image ``(H, W)``, a batch ``(N, H, W)``, or ``(N, C, H, W)`` with C = 1
-            (grayscale) or C = 3 (RGB in [0, 1]); or a list of equally sized ``(H, W)`` images.
+            (grayscale) or C = 3 (RGB in [0, 1]); or a list of ``(H, W)`` images, sizes may differ.
         titles: one title per image, e.g. class names from ``cnncourse.data.text_labels``.
         ncols: images per row (default up to 8).
         cmap: colour map for one-channel images.
@@ -88,24 +101,20 @@ def show_images(images: torch.Tensor | np.ndarray | Sequence, titles: Sequence[s
         The figure, with one axes per image (plus one per colour bar).
     """
     who = "show_images"
-    X = _as_tensor(who, "images", images)
-    check_tensor(who, "images", X, ndim=(2, 3, 4), layout="(H, W), (N, H, W) or (N, C, H, W)")
-    if X.dim() == 2:
-        X = X[None]  # (1, H, W)
-    if X.dim() == 4:
-        if X.shape[1] not in (1, 3):
-            raise ValueError(f"{who}: images of shape {tuple(X.shape)} have {X.shape[1]} channels, "
-                             "expected 1 or 3; show channels separately with show_feature_maps")
-        X = X[:, 0] if X.shape[1] == 1 else X.permute(0, 2, 3, 1)  # (N, H, W) or (N, H, W, 3)
-    n = X.shape[0]
+    if isinstance(images, (list, tuple)) and images and all(np.ndim(im) == 2 for im in images):
+        # A list of 2-D images may mix sizes (an image beside its smaller feature map).
+        frames = [_as_tensor(who, f"images[{i}]", im) for i, im in enumerate(images)]
+    else:
+        frames = list(_batch(who, _as_tensor(who, "images", images)))
+    n = len(frames)
     if n == 0:
-        raise ValueError(f"{who}: images is empty (shape {tuple(X.shape)})")
+        raise ValueError(f"{who}: images is empty; pass at least one image")
     labels = _titles(who, titles, n)
     nrows, ncols = _grid(n, ncols, who)
     fig = NotebookFigure(figsize=(_CELL * ncols, _CELL * nrows), layout="constrained")
     for i in range(n):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        img = X[i].numpy()
+        img = frames[i].numpy()
         shown = ax.imshow(img.clip(0, 1) if img.ndim == 3 else img, cmap=cmap)
         _bare(ax)
         if labels[i] is not None:
