@@ -1,0 +1,217 @@
+"""Plausible wrong answers to problem set 4 (modern CNNs; Sections 8.1-8.6).
+
+Each mutant replaces whole answer cells (by grade_id) with what a student might really write;
+the hidden tests must take at least one point from every one of them. ``PARTIAL`` is a
+student who solved some parts and left the others as released.
+"""
+
+_VGG = '''
+def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    layers = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(in_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU()]
+        in_channels = out_channels
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+'''
+
+_NIN = '''
+def nin_block_student(in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                      padding: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding), nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU(),
+    )
+'''
+
+_INCEPTION = '''
+def inception_out_channels(c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int) -> int:
+    return {out}
+
+
+def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tuple[int, int],
+                          c4: int) -> int:
+    def conv(c_in, c_out, k):
+        return {conv}
+
+    path1 = conv(in_channels, c1, 1)
+    path2 = conv(in_channels, c2[0], 1) + conv(c2[0], c2[1], {k2})
+    path3 = conv(in_channels, c3[0], 1) + conv(c3[0], c3[1], {k3})
+    path4 = {path4}
+    return path1 + path2 + path3 + path4
+'''
+_INCEPTION_RIGHT = {"out": "c1 + c2[1] + c3[1] + c4", "conv": "c_out * c_in * k * k + c_out", "k2": "3",
+                    "k3": "5", "path4": "conv(in_channels, c4, 1)"}
+
+
+def _inception(**wrong: str) -> str:
+    return _INCEPTION.format(**{**_INCEPTION_RIGHT, **wrong})
+
+
+_BATCH_NORM = '''
+def batch_norm_student(X, gamma, beta, running_mean, running_var, training: bool,
+                       momentum: float = 0.1, eps: float = 1e-5):
+    axes = {axes}
+    shape = [1, -1] + [1] * (X.dim() - 2)
+    if {use_batch}:
+        mean = X.mean(dim=axes, keepdim=True)
+        var = X.var(dim=axes, unbiased={unbiased_norm}, keepdim=True)
+        m = X.numel() // X.shape[1]
+        {update_mean}
+        new_var = {update_var}
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+        new_mean, new_var = running_mean, running_var
+    X_hat = {normalise}
+    return gamma.reshape(shape) * X_hat + beta.reshape(shape), new_mean, new_var
+'''
+_BATCH_NORM_RIGHT = {
+    "axes": "[0] + list(range(2, X.dim()))",
+    "use_batch": "training",
+    "unbiased_norm": "False",
+    "update_mean": "new_mean = (1 - momentum) * running_mean + momentum * mean.reshape(-1)",
+    "update_var": "(1 - momentum) * running_var + momentum * var.reshape(-1) * m / (m - 1)",
+    "normalise": "(X - mean) / torch.sqrt(var + eps)",
+}
+
+
+def _batch_norm(**wrong: str) -> str:
+    return _BATCH_NORM.format(**{**_BATCH_NORM_RIGHT, **wrong})
+
+
+_RESIDUAL = '''
+class ResidualStudent(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        reshape = {reshape}
+        self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride={shortcut_stride})
+                      if reshape else None)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        shortcut = X if self.conv3 is None else self.conv3(X)
+        return {output}
+'''
+_RESIDUAL_RIGHT = {"reshape": "in_channels != out_channels or stride != 1", "shortcut_stride": "stride",
+                   "output": "F.relu(Y + shortcut)"}
+
+
+def _residual(**wrong: str) -> str:
+    return _RESIDUAL.format(**{**_RESIDUAL_RIGHT, **wrong})
+
+
+_RESNEXT = '''
+def resnext_param_count(out_channels: int, groups: int, bottleneck_multiplier: float) -> int:
+    b = int(round(out_channels * bottleneck_multiplier))
+    conv1 = b * out_channels + {bias_b}
+    conv2 = {grouped} * 3 * 3 + {bias_b}
+    conv3 = out_channels * b + {bias_out}
+    batch_norms = {bn}
+    return conv1 + conv2 + conv3 + batch_norms
+'''
+_RESNEXT_RIGHT = {"bias_b": "b", "bias_out": "out_channels", "grouped": "b * (b // groups)",
+                  "bn": "2 * b + 2 * b + 2 * out_channels"}
+
+
+def _resnext(**wrong: str) -> str:
+    return _RESNEXT.format(**{**_RESNEXT_RIGHT, **wrong})
+
+
+MUTANTS: dict[str, dict[str, str]] = {
+    # Part 1: VGG block
+    "vgg_without_pool": {"vgg_block_answer": _VGG.format(k=3, p=1).replace(
+        "    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))\n", "")},
+    "vgg_pool_inside_loop": {"vgg_block_answer": '''
+def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    layers = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
+                   nn.MaxPool2d(kernel_size=2, stride=2)]
+        in_channels = out_channels
+    return nn.Sequential(*layers)
+'''},
+    "vgg_no_padding": {"vgg_block_answer": _VGG.format(k=3, p=0)},
+    "vgg_5x5_kernels": {"vgg_block_answer": _VGG.format(k=5, p=2)},
+    "vgg_channels_not_chained": {"vgg_block_answer": _VGG.format(k=3, p=1).replace(
+        "        in_channels = out_channels\n", "")},
+    "vgg_calls_library": {"vgg_block_answer": '''
+from cnncourse.models import vgg_block
+
+
+def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    return vgg_block(num_convs, in_channels, out_channels)
+'''},
+    # Part 2: NiN block
+    "nin_3x3_instead_of_1x1": {"nin_block_answer": _NIN.format(k=3, p=1)},
+    "nin_last_relu_missing": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
+        "kernel_size=1, padding=0), nn.ReLU(),\n    )", "kernel_size=1, padding=0),\n    )")},
+    "nin_first_conv_ignores_stride": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
+        "stride=stride, padding=padding", "padding=padding")},
+    "nin_1x1_reads_in_channels": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
+        "nn.Conv2d(out_channels, out_channels, kernel_size=1, padding=0), nn.ReLU(),\n        nn.Conv2d(",
+        "nn.Conv2d(in_channels, out_channels, kernel_size=1, padding=0), nn.ReLU(),\n        nn.Conv2d(", 1)},
+    # Part 3: Inception arithmetic
+    "inception_counts_reduction_channels": {"inception_answer": _inception(
+        out="c1 + sum(c2) + sum(c3) + c4")},
+    "inception_forgets_biases": {"inception_answer": _inception(conv="c_out * c_in * k * k")},
+    "inception_kernel_not_squared": {"inception_answer": _inception(conv="c_out * c_in * k + c_out")},
+    "inception_5x5_counted_as_3x3": {"inception_answer": _inception(k3="3")},
+    "inception_pool_path_reads_c4": {"inception_answer": _inception(path4="conv(c4, c4, 1)")},
+    "inception_pool_path_forgotten": {"inception_answer": _inception(path4="0")},
+    # Part 4: batch normalization
+    "bn_biased_running_var": {"batch_norm_answer": _batch_norm(
+        update_var="(1 - momentum) * running_var + momentum * var.reshape(-1)")},
+    "bn_unbiased_var_to_normalise": {"batch_norm_answer": _batch_norm(unbiased_norm="True")},
+    "bn_always_batch_stats": {"batch_norm_answer": _batch_norm(use_batch="True")},
+    "bn_always_running_stats": {"batch_norm_answer": _batch_norm(use_batch="False")},
+    "bn_momentum_wrong_way_round": {"batch_norm_answer": _batch_norm(
+        update_mean="new_mean = momentum * running_mean + (1 - momentum) * mean.reshape(-1)",
+        update_var="momentum * running_var + (1 - momentum) * var.reshape(-1) * m / (m - 1)")},
+    "bn_statistics_over_batch_axis_only": {"batch_norm_answer": _batch_norm(axes="[0]").replace(
+        "mean.reshape(-1)", "mean.mean(dim=tuple(range(2, X.dim())), keepdim=True).reshape(-1)").replace(
+        "var.reshape(-1)", "var.mean(dim=tuple(range(2, X.dim())), keepdim=True).reshape(-1)")},
+    "bn_statistics_over_all_axes": {"batch_norm_answer": _batch_norm(axes="list(range(X.dim()))").replace(
+        "mean.reshape(-1)", "mean.reshape(-1).expand(X.shape[1])").replace(
+        "var.reshape(-1)", "var.reshape(-1).expand(X.shape[1])")},
+    "bn_eps_outside_sqrt": {"batch_norm_answer": _batch_norm(
+        normalise="(X - mean) / (torch.sqrt(var) + eps)")},
+    "bn_updates_running_stats_in_place": {"batch_norm_answer": _batch_norm(
+        update_mean="new_mean = running_mean.mul_(1 - momentum).add_(momentum * mean.reshape(-1))",
+        update_var="running_var.mul_(1 - momentum).add_(momentum * var.reshape(-1) * m / (m - 1))")},
+    # Part 5: residual block
+    "residual_no_shortcut": {"residual_answer": _residual(output="F.relu(Y)")},
+    "residual_relu_before_add": {"residual_answer": _residual(output="F.relu(Y) + shortcut")},
+    "residual_no_final_relu": {"residual_answer": _residual(output="Y + shortcut")},
+    "residual_1x1_only_when_channels_change": {"residual_answer": _residual(
+        reshape="in_channels != out_channels")},
+    "residual_1x1_only_when_stride_changes": {"residual_answer": _residual(reshape="stride != 1")},
+    "residual_shortcut_without_stride": {"residual_answer": _residual(shortcut_stride="1")},
+    "residual_always_1x1_shortcut": {"residual_answer": _residual(reshape="True")},
+    "residual_batch_norm_after_add": {"residual_answer": _residual().replace(
+        "        Y = self.bn2(self.conv2(Y))\n", "        Y = self.conv2(Y)\n").replace(
+        "F.relu(Y + shortcut)", "F.relu(self.bn2(Y + shortcut))")},
+    # Part 6: ResNeXt parameters
+    "resnext_ignores_groups": {"resnext_answer": _resnext(grouped="b * b")},
+    "resnext_groups_as_group_width": {"resnext_answer": _resnext(grouped="b * groups")},
+    "resnext_divides_all_weights_by_groups": {"resnext_answer": _resnext(grouped="b * b // groups").replace(
+        "conv1 = b * out_channels", "conv1 = b * out_channels // groups").replace(
+        "conv3 = out_channels * b", "conv3 = out_channels * b // groups")},
+    "resnext_forgets_biases": {"resnext_answer": _resnext(bias_b="0", bias_out="0")},
+    "resnext_forgets_batch_norm": {"resnext_answer": _resnext(bn="0")},
+    "resnext_counts_running_stats": {"resnext_answer": _resnext(bn="4 * b + 4 * b + 4 * out_channels")},
+    # Part 7: concept
+    "concept_wrong_choice": {"concept_answer": 'answer_bn = "c"\n'},
+}
+
+# Solves parts 1, 3 and 5: 2 + (1 + 2) + (1 + 3) points.
+PARTIAL: dict = {
+    "solved": ["vgg_block_answer", "inception_answer", "residual_answer"],
+    "expected_score": 9.0,
+    "replacements": {},
+}
