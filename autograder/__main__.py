@@ -1,0 +1,121 @@
+"""Command line: ``python -m autograder {validate,simulate,mutants,students,all} [ASSIGNMENT ...]``.
+
+``students`` grades the simulated students and the mutants in one autograde run per assignment;
+``all`` is ``validate`` followed by ``students``.
+
+Exit status 0 when every check passed, 1 when any failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from autograder import mutation, simulate, validate
+from autograder.course import COURSE, assignments
+from autograder.students import Student, grade
+from autograder.table import format_table, verdict
+from autograder.workspace import NbgraderFailed, workspace
+
+DEFAULT_TIMEOUT = 30  # seconds per cell while grading synthetic students (the course uses 120)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["validate", "simulate", "mutants", "students", "all"],
+                        help="validate the assignments; grade the simulated students, the mutants, or "
+                             "both in one run (students); or validate and then students (all)")
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="folders of course/source (default: all of them)")
+    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                        help=f"per-cell time limit in seconds while autograding (default {DEFAULT_TIMEOUT})")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary course copies for inspection")
+    parser.add_argument("--course", type=Path, default=COURSE,
+                        help="the course folder holding nbgrader_config.py and source/ (default: course/)")
+    return parser
+
+
+def _grade(assignment: str, run_simulate: bool, run_mutants: bool, args: argparse.Namespace):
+    """One workspace and one autograde run for the synthetic students and/or the mutants."""
+    with workspace([assignment], course=args.course, timeout=args.timeout, keep=args.keep) as ws:
+        ws.nbgrader("generate_assignment", assignment)
+        students: list[Student] = []
+        the_plan = None
+        if run_simulate:
+            the_plan = simulate.plan(ws, assignment)
+            students += the_plan.students
+        mutant_students = mutation.mutant_students(ws, assignment) if run_mutants else []
+        names = {s.name for s in students}
+        students += [s for s in mutant_students if s.name not in names]
+        batch = grade(ws, assignment, students, feedback=run_simulate, export=run_simulate)
+        sim_rows = simulate.evaluate(ws, the_plan, batch) if the_plan else []
+        mut_rows, problems = mutation.evaluate(batch, mutant_students) if run_mutants else ([], [])
+    return sim_rows, mut_rows, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    known = assignments(args.course)
+    chosen = args.assignments or known
+    unknown = [a for a in chosen if a not in known]
+    if unknown:
+        print(f"unknown assignment(s): {', '.join(unknown)}; {args.course / 'source'} has {', '.join(known)}",
+              file=sys.stderr)
+        return 2
+    ok = True
+    timings = []
+    if args.command in ("validate", "all"):
+        start = time.perf_counter()
+        passed, steps = validate.run(chosen, course=args.course, keep=args.keep)
+        timings.append(("validate", time.perf_counter() - start))
+        ok &= passed
+        print("\nvalidate")
+        print(format_table(["assignment", "step", "result", "detail"],
+                           [(s.assignment, s.step, verdict(s.ok), s.detail) for s in steps]))
+    run_simulate = args.command in ("simulate", "students", "all")
+    run_mutants = args.command in ("mutants", "students", "all")
+    if run_simulate or run_mutants:
+        start = time.perf_counter()
+        sim_rows, mut_rows, problems = [], [], []
+        for assignment in chosen:
+            try:
+                rows = _grade(assignment, run_simulate, run_mutants, args)
+            except NbgraderFailed as error:
+                problems.append(f"{assignment}: {error}")
+                continue
+            sim_rows += rows[0]
+            mut_rows += rows[1]
+            problems += rows[2]
+        label = {"simulate": "simulate", "mutants": "mutants"}.get(args.command, "simulate+mutants")
+        timings.append((label, time.perf_counter() - start))
+        if run_simulate:
+            ok &= all(r.ok for r in sim_rows)
+            print("\nsimulate")
+            print(format_table(["assignment", "student", "expected", "got", "result", "detail"],
+                               [(r.assignment, r.student, r.expected, r.got, verdict(r.ok), r.detail)
+                                for r in sim_rows]))
+        if run_mutants:
+            ok &= all(r.caught for r in mut_rows)
+            print("\nmutants")
+            print(format_table(["assignment", "mutant", "score", "result", "points lost in"],
+                               [(r.assignment, r.mutant, r.score, "caught" if r.caught else "SURVIVED",
+                                 r.lost_in) for r in mut_rows]))
+            for assignment in chosen:
+                mine = [r for r in mut_rows if r.assignment == assignment]
+                if mine:
+                    caught = sum(r.caught for r in mine)
+                    print(f"{assignment}: {caught}/{len(mine)} mutants caught ({caught / len(mine):.0%})")
+        for problem in problems:
+            print(f"FAIL {problem}")
+        ok &= not problems
+    print()
+    for name, seconds in timings:
+        print(f"{name}: {seconds:.0f} s")
+    print("all checks passed" if ok else "SOME CHECKS FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

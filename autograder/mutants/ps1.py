@@ -1,0 +1,82 @@
+"""Wrong answers to ps1 (cross-correlation and edge detectors) that its tests must catch."""
+
+_MATMUL_HEAD = '''def corr2d_as_matmul_student(X, K):
+    h, w = X.shape
+    kh, kw = K.shape
+'''
+
+
+def _toeplitz(kernel: str = "K", out: str = "h - kh + 1, w - kw + 1",
+              result: str = "(M @ X.reshape(-1)).reshape(out_h, out_w)") -> str:
+    """A matrix-product answer with one piece swapped for a mistake."""
+    return _MATMUL_HEAD + f'''    out_h, out_w = {out}
+    M = torch.zeros(out_h * out_w, h * w)
+    for i in range(out_h):
+        for j in range(out_w):
+            placed = torch.zeros(h, w)
+            placed[i:i + kh, j:j + kw] = {kernel}
+            M[i * out_w + j] = placed.reshape(-1)
+    return {result}
+'''
+
+
+def _kernel(values: str) -> str:
+    return f"second_derivative_kernel = torch.tensor({values})"
+
+
+_PER_PIXEL = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = X[i:i + kh, j:j + kw].reshape(-1) @ K.reshape(-1)
+    return Y
+'''
+_CONV2D = "    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0]\n"
+
+MUTANTS = {
+    # 1. X_diag: images without diagonal edges, or not a fit image at all.
+    "x_diag_vertical_stripes": {"x_diag_answer": "X_diag = torch.ones(6, 8)\nX_diag[:, 2:6] = 0\nX_diag"},
+    "x_diag_horizontal_stripes": {"x_diag_answer": "X_diag = torch.ones(8, 6)\nX_diag[2:6, :] = 0\nX_diag"},
+    "x_diag_constant": {"x_diag_answer": "X_diag = torch.ones(8, 8)"},
+    "x_diag_random_noise": {"x_diag_answer": "X_diag = torch.rand(8, 8)"},
+    "x_diag_smooth_ramp": {"x_diag_answer": "X_diag = torch.arange(8.0)[:, None] + torch.arange(8.0)"},
+    "x_diag_too_small": {"x_diag_answer": "X_diag = torch.eye(4)"},
+    "x_diag_integer_dtype": {"x_diag_answer": "X_diag = torch.eye(8, dtype=torch.int64)"},
+    # 2. Applying K.
+    "y_diag_flipped_kernel_true_convolution": {"y_diag_answer": "Y_diag = corr2d(X_diag, K.flip(1))"},
+    "y_diag_xt_not_transposed": {"y_diag_xt_answer": "Y_diag_XT = corr2d(X_diag, K)"},
+    "y_diag_xt_transposed_output": {"y_diag_xt_answer": "Y_diag_XT = corr2d(X_diag, K).T"},
+    "y_diag_kt_is_y_diag_transposed": {"y_diag_kt_answer": "Y_diag_KT = Y_diag.T"},
+    "y_diag_kt_kernel_not_transposed": {"y_diag_kt_answer": "Y_diag_KT = corr2d(X_diag, K)"},
+    "y_diag_kt_image_transposed_instead": {"y_diag_kt_answer": "Y_diag_KT = corr2d(X_diag.T, K)"},
+    # 3. Conceptual questions: the most tempting wrong letter, and an answer that is not a letter.
+    "apply_k_all_zeros": {"apply_k_answer": 'answer_apply_K = "A"'},
+    "apply_k_two_letters": {"apply_k_answer": 'answer_apply_K = "B or C"'},
+    "transpose_x_is_transpose": {"transpose_x_answer": 'answer_transpose_X = "A"'},
+    "transpose_k_same_kernel": {"transpose_k_answer": 'answer_transpose_K = "B"'},
+    # 4. Kernel design.
+    "second_derivative_first_difference": {"second_derivative_answer": _kernel("[[1.0, -1.0, 0.0]]")},
+    "second_derivative_all_zeros": {"second_derivative_answer": _kernel("[[0.0, 0.0, 0.0]]")},
+    "second_derivative_column": {"second_derivative_answer": _kernel("[[1.0], [-2.0], [1.0]]")},
+    "second_derivative_averaging": {"second_derivative_answer": _kernel("[[0.25, 0.5, 0.25]]")},
+    "min_kernel_size_off_by_one": {"min_kernel_size_answer": "def min_kernel_size(d):\n    return d"},
+    "min_kernel_size_doubles": {"min_kernel_size_answer": "def min_kernel_size(d):\n    return 2 * d"},
+    # 5. Cross-correlation as a matrix product.
+    "matmul_flipped_kernel": {"corr2d_as_matmul_answer": _toeplitz(kernel="K.flip((0, 1))")},
+    "matmul_output_transposed": {
+        "corr2d_as_matmul_answer": _toeplitz(result="(M @ X.reshape(-1)).reshape(out_w, out_h).T")},
+    "matmul_output_one_too_small": {"corr2d_as_matmul_answer": _toeplitz(out="h - kh, w - kw")},
+    "matmul_square_kernels_only": {"corr2d_as_matmul_answer": _toeplitz(out="h - kh + 1, w - kh + 1")},
+    "matmul_calls_corr2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + "    return corr2d(X, K)\n"},
+    "matmul_one_product_per_pixel": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _PER_PIXEL},
+    "matmul_uses_conv2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _CONV2D},
+}
+
+# Answers parts 1, 2 (Y_diag only), 3.1, 4 (the kernel) and 5; leaves Y_diag_XT, Y_diag_KT,
+# questions 3.2 and 3.3 and min_kernel_size as released.
+PARTIAL = {
+    "solved": ["x_diag_answer", "y_diag_answer", "apply_k_answer", "second_derivative_answer",
+               "corr2d_as_matmul_answer"],
+    # test_x_diag 2 + test_y_diag 1 + test_apply_k 1 + test_second_derivative 1
+    # + test_corr2d_as_matmul 2 + test_corr2d_as_matmul_one_product 1
+    "expected_score": 8.0,
+}

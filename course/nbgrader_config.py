@@ -1,0 +1,61 @@
+"""nbgrader configuration of the cnncourse assignments (run every nbgrader command from course/).
+
+    nbgrader generate_assignment ps1     # source/ps1 -> release/ps1, assignment added to the gradebook
+    nbgrader release_assignment ps1      # release/ps1 -> exchange/ (a folder in this course)
+    nbgrader collect ps1                 # exchange/ -> submitted/<student>/ps1
+    nbgrader autograde ps1               # submitted/ -> autograded/, scores into gradebook.db
+    nbgrader generate_feedback ps1       # autograded/ -> feedback/<student>/ps1/*.html
+    nbgrader export                      # gradebook.db -> grades.csv
+
+Paths are relative to this file, so a copy of the course folder works wherever it lies
+(``python -m autograder`` grades copies in temporary folders).
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# The feedback preprocessor lives in the repository's autograder package, next to course/.
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+c = get_config()  # noqa: F821  (injected by traitlets when it executes this file)
+
+c.CourseDirectory.course_id = "cnncourse"
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
+# Scratch files that must never travel into a release or be copied over a submission.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".nbgrader.log"]
+
+# Student-facing stubs.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+
+# Execution while validating and autograding: CPU PyTorch needs time, a runaway loop must not.
+# On timeout the kernel is interrupted, the cell records CellTimeoutError and the rest of the
+# notebook (and of the batch) still runs.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Autograding: submissions are re-sanitised against the gradebook. Edited locked cells get their
+# original source back (checksums), changed points are reset, and deleted test cells are put back.
+c.OverwriteCells.add_missing_cells = True
+# A test cell scores zero when anything reaches stderr. Test cells call
+# cnncourse.grading.quiet() first; in addition, stderr chunks that carry a warning are dropped
+# after execution, so a warning cannot cost points. Failed tests raise, which is an error
+# output (not stderr), so they still score zero.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"Warning:|WARNING"
+
+# Feedback: keep the score and each failing test's message, drop hidden test source and the
+# traceback lines that would quote it.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# Release and collect through a folder inside the course instead of /srv/nbgrader/exchange.
+c.Exchange.root = str(HERE / "exchange")

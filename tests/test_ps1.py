@@ -1,0 +1,120 @@
+"""ps1's open question "build an image with diagonal edges": every image a teacher would accept
+passes the hidden check, and images without diagonal edges fail it with a useful message."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cnncourse.grading import check_diagonal_edges, diagonal_edge_problem
+from cnncourse.images import anti_diagonal_edge, diagonal_edge, stripes
+
+
+def _step_edge(size: int, offset: int, low: float, high: float, anti: bool = False) -> torch.Tensor:
+    """Two grey levels meeting along a 45-degree line ``j = i + offset``."""
+    rows, cols = torch.arange(size)[:, None], torch.arange(size)[None, :]
+    if anti:
+        cols = size - 1 - cols
+    return torch.where(cols <= rows + offset, high, low)
+
+
+def _triangle() -> torch.Tensor:
+    """A right triangle in the middle of a dark image: one vertical and one diagonal edge."""
+    X = torch.zeros(12, 12)
+    X[3:9, 3:9] = torch.ones(6, 6).tril()
+    return X
+
+
+def _diamond() -> torch.Tensor:
+    """A square rotated by 45 degrees: four diagonal edges."""
+    rows, cols = torch.arange(11)[:, None], torch.arange(11)[None, :]
+    return ((rows - 5).abs() + (cols - 5).abs() <= 4).float()
+
+
+def _diagonal_stripes() -> torch.Tensor:
+    rows, cols = torch.arange(10)[:, None], torch.arange(10)[None, :]
+    return ((rows + cols) % 4 < 2).float()
+
+
+def _short_diagonal_and_a_line() -> torch.Tensor:
+    """A long vertical line and a four-pixel diagonal: most edges are vertical."""
+    X = torch.zeros(12, 12)
+    X[:, 10] = 1.0
+    X[0:4, 2:6] = torch.eye(4)
+    return X
+
+
+ACCEPTED = {
+    "identity 6x6": torch.eye(6),
+    "identity 8x8": torch.eye(8),
+    "identity 15x15 float64": torch.eye(15, dtype=torch.float64),
+    "lower triangle 8x8": torch.ones(8, 8).tril(),
+    "lower triangle 6x8 (ps1's reference)": torch.ones(6, 8).tril(),
+    "upper triangle 9x7": torch.ones(9, 7).triu(),
+    "anti-diagonal 7x7": torch.eye(7).flip(1),
+    "library diagonal_edge(8)": diagonal_edge(8),
+    "library anti_diagonal_edge(10)": anti_diagonal_edge(10),
+    "step edge 0.2 / 0.9 with offset 2": _step_edge(9, 2, 0.2, 0.9),
+    "step edge -3 / 5 anti-diagonal": _step_edge(8, -1, -3.0, 5.0, anti=True),
+    "thick diagonal line": (torch.eye(10) + torch.eye(10).roll(1, dims=1)).clamp(max=1),
+    "triangle in the middle": _triangle(),
+    "diamond": _diamond(),
+    "diagonal stripes": _diagonal_stripes(),
+    "one-pixel checkerboard (lines along anti-diagonals)": (torch.arange(8)[:, None] + torch.arange(8)) % 2.0,
+    "large identity 64x64": torch.eye(64),
+}
+
+REJECTED = {
+    "the book's vertical stripes": (stripes(), "corr2d(X_diag, K.T) is zero everywhere"),
+    "horizontal stripes": (stripes().T.contiguous(), "corr2d(X_diag, K) is zero everywhere"),
+    "constant image": (torch.full((8, 8), 0.5), "corr2d(X_diag, K) is zero everywhere"),
+    "horizontal ramp": (torch.arange(8.0).repeat(8, 1), "corr2d(X_diag, K.T) is zero everywhere"),
+    "diagonal ramp": (torch.arange(8.0)[:, None] + torch.arange(8.0), "smooth ramp"),
+    "too small": (torch.eye(5), "make it at least 6 x 6"),
+    "integer dtype": (torch.eye(8, dtype=torch.int64), "floating-point"),
+    "a 3-D tensor": (torch.eye(8)[None], "2-D image"),
+    "a list": ([[1.0, 0.0], [0.0, 1.0]], "torch.Tensor"),
+    "nan": (torch.full((8, 8), float("nan")), "inf or nan"),
+    "mostly a vertical line, with a short diagonal": (_short_diagonal_and_a_line(), "lie on diagonal lines"),
+}
+
+
+@pytest.mark.parametrize("name", list(ACCEPTED))
+def test_images_with_diagonal_edges_pass(name):
+    assert diagonal_edge_problem(ACCEPTED[name]) is None
+
+
+@pytest.mark.parametrize("name", list(REJECTED))
+def test_images_without_diagonal_edges_fail_with_a_message_that_points_at_the_problem(name):
+    image, phrase = REJECTED[name]
+    problem = diagonal_edge_problem(image)
+    assert problem is not None and phrase in problem, problem
+
+
+def test_random_sizes_offsets_and_intensities_of_step_edges_pass():
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        size = int(torch.randint(6, 40, (1,), generator=generator))
+        offset = int(torch.randint(-(size // 3), size // 3 + 1, (1,), generator=generator))
+        low, high = (torch.rand(2, generator=generator) * 10 - 5).tolist()
+        if abs(high - low) < 0.1:
+            continue
+        anti = bool(torch.randint(0, 2, (1,), generator=generator))
+        image = _step_edge(size, offset, low, high, anti=anti)
+        assert diagonal_edge_problem(image) is None, (size, offset, low, high, anti)
+
+
+def test_random_noise_is_not_an_image_with_diagonal_edges():
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(50):
+        size = int(torch.randint(6, 30, (1,), generator=generator))
+        binary = torch.randint(0, 2, (size, size), generator=generator).float()
+        gaussian = torch.randn(size, size, generator=generator)
+        assert diagonal_edge_problem(binary) is not None
+        assert diagonal_edge_problem(gaussian) is not None
+
+
+def test_check_diagonal_edges_uses_the_students_variable_name():
+    with pytest.raises(AssertionError, match="my_image has shape"):
+        check_diagonal_edges("my_image", torch.eye(3))
+    check_diagonal_edges("my_image", torch.eye(6))
