@@ -17,11 +17,13 @@ from cnncourse.models import (
     AlexNet,
     GoogLeNet,
     Inception,
+    LayerCost,
     LeNet,
     NiN,
     Residual,
     ResNet,
     ResNeXtBlock,
+    layer_costs,
     layer_summary,
     lenet5,
     nin_block,
@@ -453,3 +455,81 @@ def test_slicing_a_model_gives_a_plain_sequential_sharing_its_layers(build):
     with torch.no_grad():
         assert torch.equal(head(x), model[1](model[0](x)))
     assert model[-1] is list(model)[-1]
+
+
+# ---------------------------------------------------------------- layer_costs (Sections 8.1-8.4)
+
+class _TwoBranch(nn.Module):
+    """Not sequential: a plain conv, a grouped conv, global pooling and a dense layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, kernel_size=3, padding=1)               # (N, 8, 10, 10)
+        self.grouped = nn.Conv2d(8, 12, kernel_size=(3, 5), stride=2, groups=4, bias=False)  # (N, 12, 4, 3)
+        self.fc = nn.Linear(12 * 4 * 3, 5)
+
+    def forward(self, X):
+        return self.fc(torch.flatten(self.grouped(torch.relu(self.stem(X))), 1))
+
+
+def test_layer_costs_counts_params_macs_and_outputs_by_hand_for_grouped_conv_and_linear(capsys):
+    rows = layer_costs(_TwoBranch(), (2, 3, 10, 10), show=False)
+    assert capsys.readouterr().out == ""
+    assert rows == [
+        # per example: C_out * H_out * W_out outputs, each (C_in / groups) * kh * kw MACs
+        LayerCost("stem", "Conv2d", 8 * 3 * 3 * 3 + 8, (8 * 10 * 10) * (3 * 3 * 3), 8 * 10 * 10),
+        LayerCost("grouped", "Conv2d", 12 * (8 // 4) * 3 * 5, (12 * 4 * 3) * (2 * 3 * 5), 12 * 4 * 3),
+        LayerCost("fc", "Linear", 144 * 5 + 5, 144 * 5, 5),
+    ]
+    assert rows[1].macs == 4320 and rows[1].params == 360
+
+
+def _alexnet_macs_at_224() -> int:
+    """AlexNet's MACs from the book's architecture: (C_in, C_out, k, H_out) per convolution."""
+    convs = [(1, 96, 11, 54), (96, 256, 5, 26), (256, 384, 3, 12), (384, 384, 3, 12), (384, 256, 3, 12)]
+    dense = [(256 * 5 * 5, 4096), (4096, 4096), (4096, 10)]
+    return (sum(c_out * h * h * c_in * k * k for c_in, c_out, k, h in convs)
+            + sum(n_in * n_out for n_in, n_out in dense))
+
+
+def test_layer_costs_totals_for_alexnet_at_224_on_the_meta_device(capsys):
+    rows = layer_costs(on_meta(AlexNet), (1, 1, 224, 224))
+    assert [row.kind for row in rows] == ["Conv2d"] * 5 + ["Linear"] * 3
+    assert sum(row.params for row in rows) == 46_764_746
+    assert sum(row.macs for row in rows) == _alexnet_macs_at_224() == 938_146_176
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "kind", "params", "MACs", "outputs"]
+    assert lines[-1].split()[:3] == ["total", "46,764,746", "938,146,176"]
+    assert any(line.split()[:2] == ["all", "Linear"] for line in lines)
+
+
+def test_layer_costs_are_per_example_whatever_the_batch_size():
+    model = on_meta(NiN)
+    assert layer_costs(model, (3, 1, 96, 96), show=False) == layer_costs(model, (1, 1, 96, 96), show=False)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_layer_costs_restores_each_modules_mode_and_removes_its_hooks(train):
+    model = resnet18().train(train)
+    model.stage2.train(not train)
+    stats = model.stem[1].running_mean.clone()
+    layer_costs(model, (2, 1, 32, 32), show=False)
+    assert model.training is train and model.stage3[0].bn1.training is train
+    assert model.stage2.training is not train and model.stage2[0].bn1.training is not train
+    assert all(not m._forward_hooks for m in model.modules())
+    torch.testing.assert_close(model.stem[1].running_mean, stats)  # ran in eval mode
+
+
+def test_layer_costs_rejects_bad_arguments_with_a_hint():
+    with pytest.raises(TypeError, match=r"got the class AlexNet; build the model first: AlexNet\(\)"):
+        layer_costs(AlexNet, (1, 1, 224, 224))
+    with pytest.raises(TypeError, match=r"layer_costs: model must be an nn.Module, got str"):
+        layer_costs("alexnet", (1, 1, 224, 224))
+    with pytest.raises(TypeError, match=r"layer_costs: input_shape must be a tuple of ints"):
+        layer_costs(lenet5(), 28)
+    with pytest.raises(ValueError, match=r"layer_costs: input_shape must hold positive ints.*\(1, 0, 28\)"):
+        layer_costs(lenet5(), (1, 0, 28))
+    model = lenet5()
+    with pytest.raises(ValueError, match=r"layer_costs: LeNet failed on an input of shape \(1, 3, 28, 28\)"):
+        layer_costs(model, (1, 3, 28, 28))
+    assert model.training and all(not m._forward_hooks for m in model.modules())

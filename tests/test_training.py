@@ -201,6 +201,16 @@ def test_plot_history_draws_every_curve():
         plot_history({"lr": [0.1]})
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 3, 7, 30])
+def test_plot_history_labels_the_epoch_axis_with_whole_numbers(epochs):
+    fig = plot_history({"train_loss": [1.0 / (k + 1) for k in range(epochs)]})
+    (ax,) = fig.axes
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks, "the epoch axis has no ticks"
+    assert all(float(t).is_integer() for t in ticks), f"non-integer epoch ticks {ticks}"
+
+
 def test_fit_plot_headless_leaves_one_pyplot_figure():
     plt.close("all")
     train, val = blobs()

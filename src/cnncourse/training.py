@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -255,6 +256,8 @@ def plot_history(history: History, ax: Axes | None = None) -> NotebookFigure:
         values = history[key]
         ax.plot(range(1, len(values) + 1), values, style, label=label)
     ax.set_xlabel("epoch")
+    # integer ticks: no "epoch 1.5"; min_n_ticks=1 keeps the single tick of a one-epoch run whole
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax.figure

@@ -11,7 +11,7 @@ from .googlenet import GoogLeNet, Inception
 from .lenet import LeNet, lenet5
 from .nin import NiN, nin_block
 from .resnet import Residual, ResNet, ResNeXtBlock, resnet18
-from .summary import layer_summary
+from .summary import LayerCost, layer_costs, layer_summary
 from .vgg import VGG, vgg11, vgg_block
 
 __all__ = [
@@ -30,4 +30,6 @@ __all__ = [
     "resnet18",
     "ResNeXtBlock",
     "layer_summary",
+    "layer_costs",
+    "LayerCost",
 ]
