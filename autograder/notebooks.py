@@ -44,12 +44,16 @@ def chapter_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def execute_notebook(path: Path, quick: bool = True, timeout: int = 600) -> NotebookRun:
+def execute_notebook(path: Path, quick: bool = True, timeout: int | None = None) -> NotebookRun:
     """Run every cell of ``path`` in a fresh ``python3`` kernel, from the notebook's folder.
 
-    Quick mode sets ``CNNCOURSE_QUICK=1`` in the kernel's environment. Anything a cell writes to
-    stderr is collected (the tests treat it as a failure, as nbgrader would).
+    Quick mode sets ``CNNCOURSE_QUICK=1`` in the kernel's environment and limits every cell to
+    ``timeout`` seconds (default 240: a quick-mode cell takes seconds, so a stall fails fast);
+    full mode has no limit unless one is given. Anything a cell writes to stderr is collected
+    (the tests treat it as a failure, as nbgrader would).
     """
+    if timeout is None and quick:
+        timeout = 240
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ, CNNCOURSE_QUICK="1" if quick else "0", MPLBACKEND="agg")
     env.pop("NBGRADER_EXECUTION", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 import ipywidgets
@@ -487,8 +488,9 @@ def test_explorers_build_in_a_headless_kernel_without_stderr(tmp_path):
     for cell in nb.cells[1:]:  # each explorer is displayed as a widget
         data = cell.outputs[-1]["data"]
         assert "application/vnd.jupyter.widget-view+json" in data, cell.source
-    # The Output widgets hold the rendered figures: one PNG per explorer in the widget state.
+    # The Image widgets hold the rendered figures: one PNG per explorer in the widget state.
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    pngs = [o for m in state.values() if m["model_name"] == "OutputModel"
-            for o in m["state"].get("outputs", []) if "image/png" in o.get("data", {})]
+    pngs = [base64.b64decode(buffer["data"]) for m in state.values() if m["model_name"] == "ImageModel"
+            for buffer in m.get("buffers", []) if buffer["path"] == ["value"]]
     assert len(pngs) == len(BUILD_CELLS) - 1
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in pngs)

@@ -129,7 +129,7 @@ def test_conv_explorer_stride_slider_updates_shape_in_jupyterlab(jupyter_lab, tm
             page.locator(".widget-slider .noUi-handle").first.wait_for()
             shape = page.locator(".cnncourse-conv-shape").last
             expect(shape).to_contain_text(before)
-            expect(page.locator(".widget-output img").first).to_be_visible()  # the figure
+            expect(page.locator("img.widget-image").first).to_be_visible()  # the figure
             label = page.locator(".widget-label", has_text=re.compile(r"^stride h$"))
             slider = page.locator(".widget-slider", has=label)
             slider.locator(".noUi-handle").focus()

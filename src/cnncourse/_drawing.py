@@ -2,7 +2,9 @@
 
 Each explorer owns one :class:`matplotlib.figure.Figure` made without pyplot, so it never
 enters pyplot's registry (nothing leaks, nothing is shown twice by the inline backend). The
-figure is redrawn in place and shown as a PNG inside one ``ipywidgets.Output``.
+figure is redrawn in place and shown as a PNG in one ``ipywidgets.Image``: replacing the image's
+value is a single widget-state update, where an ``Output`` widget would capture display
+messages (headless executions sometimes stalled for a whole cell timeout on those).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import numpy as np
 from IPython import get_ipython
-from IPython.display import Image, display
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -41,18 +42,15 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def show_figure(out: widgets.Output, fig: Figure) -> None:
-    """Replace what ``out`` shows by the figure (only inside a Jupyter kernel).
+def show_figure(image: widgets.Image, fig: Figure) -> None:
+    """Replace the picture ``image`` shows by the figure (only inside a Jupyter kernel).
 
     Outside a kernel (plain Python, pytest) there is nobody to show it to, so the figure's
     artists are updated but not rasterised; :func:`figure_png` renders on demand.
     """
     if not _in_kernel():
         return
-    png = figure_png(fig)
-    with out:
-        out.clear_output(wait=True)  # wait=True swaps the picture without a flicker
-        display(Image(data=png, format="png"))
+    image.value = figure_png(fig)  # the browser swaps the picture in place: no flicker
 
 
 class CellGrid:

@@ -42,14 +42,14 @@ class Explorer(widgets.VBox):
     Attributes:
         controls: every control by name, e.g. ``explorer.controls["stride_h"]``.
         figure: the explorer's one matplotlib figure, redrawn in place.
-        plot: the ``ipywidgets.Output`` that shows the figure.
+        plot: the ``ipywidgets.Image`` that shows the figure.
     """
 
     def __init__(self, controls: dict[str, widgets.Widget], figure: Figure,
                  children: list[widgets.Widget]) -> None:
         self.controls = controls
         self.figure = figure
-        self.plot = widgets.Output()
+        self.plot = widgets.Image(format="png")
         self._holding = False
         super().__init__(children=[*children, self.plot])
         for control in controls.values():
