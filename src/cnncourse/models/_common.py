@@ -1,4 +1,5 @@
-"""Private helpers shared by the model files: integer checks and spatial-size arithmetic.
+"""Private helpers shared by the model files: spec checks, spatial-size arithmetic, the
+AlexNet/VGG classifier, and the Sequential base every model uses.
 
 The models need the flattened size of their feature maps to build the first ``nn.Linear``
 with explicit ``in_features`` (no Lazy* modules). We compute it with the output-size formula
@@ -9,13 +10,13 @@ of Section 7.3 / 7.5 instead of a dry forward pass, so building VGG-11 does not 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from torch import nn
 
 from .._checks import pair, positive_int
 
-__all__ = ["positive_int", "feature_map_size", "SequentialModel"]
+__all__ = ["positive_int", "check_pair_spec", "feature_map_size", "dense_classifier", "SequentialModel"]
 
 _MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
 
@@ -85,3 +86,38 @@ class SequentialModel(nn.Sequential):
         if isinstance(idx, slice):
             return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
         return super().__getitem__(idx)
+
+
+def check_pair_spec(who: str, arch: object, names: tuple[str, str],
+                    example: str) -> tuple[tuple[int, int], ...]:
+    """Validate an architecture spec: a non-empty sequence of pairs of positive ints.
+
+    Args:
+        who: the model, e.g. ``"VGG"``.
+        arch: the spec received, e.g. ``((1, 64), (1, 128))``.
+        names: what the two numbers of a pair mean, e.g. ``("num_convs", "out_channels")``.
+        example: a valid spec to show in the error message.
+    """
+    pair_name = f"({names[0]}, {names[1]})"
+    if not isinstance(arch, Sequence) or isinstance(arch, str) or len(arch) == 0:
+        raise TypeError(f"{who}: arch must be a non-empty sequence of {pair_name} pairs "
+                        f"(e.g. {example}), got {arch!r}")
+    for i, item in enumerate(arch):
+        if not isinstance(item, Sequence) or len(item) != 2:
+            raise TypeError(f"{who}: arch[{i}] must be a {pair_name} pair (e.g. {example}), got {item!r}")
+        positive_int(who, f"arch[{i}][0] ({names[0]})", item[0])
+        positive_int(who, f"arch[{i}][1] ({names[1]})", item[1])
+    return tuple((int(n), int(c)) for n, c in arch)
+
+
+def dense_classifier(in_features: int, num_classes: int) -> list[nn.Module]:
+    """The 4096-4096 dropout classifier that AlexNet (Section 8.1) and VGG (Section 8.2) share."""
+    return [
+        nn.Linear(in_features, 4096),  # (N, 4096)
+        nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.Linear(4096, 4096),  # (N, 4096)
+        nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.Linear(4096, num_classes),  # (N, num_classes)
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._common import SequentialModel, feature_map_size, positive_int
+from ._common import SequentialModel, dense_classifier, feature_map_size, positive_int
 
 __all__ = ["AlexNet"]
 
@@ -59,11 +59,5 @@ class AlexNet(SequentialModel):
         super().__init__(
             *features,
             nn.Flatten(),  # (N, 256 * h * w), 6400 at 224
-            nn.Linear(256 * h * w, 4096),  # (N, 4096)
-            nn.ReLU(),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, 4096),  # (N, 4096)
-            nn.ReLU(),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, num_classes),  # (N, num_classes)
+            *dense_classifier(256 * h * w, num_classes),  # (N, num_classes)
         )

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._checks import check_divides, check_tensor
-from ._common import SequentialModel, positive_int
+from ._common import SequentialModel, check_pair_spec, positive_int
 
 __all__ = ["Residual", "ResNet", "resnet18", "ResNeXtBlock"]
 
@@ -84,20 +84,6 @@ class Residual(nn.Module):
         return F.relu(Y + shortcut)
 
 
-def _check_stages(arch: object) -> tuple[tuple[int, int], ...]:
-    hint = "e.g. ((2, 64), (2, 128), (2, 256), (2, 512))"
-    if not isinstance(arch, Sequence) or isinstance(arch, str) or len(arch) == 0:
-        raise TypeError(f"ResNet: arch must be a non-empty sequence of (num_residuals, num_channels) "
-                        f"pairs ({hint}), got {arch!r}")
-    for i, stage in enumerate(arch):
-        if not isinstance(stage, Sequence) or len(stage) != 2:
-            raise TypeError(f"ResNet: arch[{i}] must be a (num_residuals, num_channels) pair ({hint}), "
-                            f"got {stage!r}")
-        positive_int("ResNet", f"arch[{i}][0] (num_residuals)", stage[0])
-        positive_int("ResNet", f"arch[{i}][1] (num_channels)", stage[1])
-    return tuple((int(n), int(c)) for n, c in arch)
-
-
 def _resnet_stage(num_residuals: int, in_channels: int, out_channels: int, first: bool) -> nn.Sequential:
     """One stage: the first block halves the size (except in the first stage), the rest keep it."""
     stride = 1 if first else 2
@@ -129,7 +115,8 @@ class ResNet(SequentialModel):
     """
 
     def __init__(self, arch: Sequence[tuple[int, int]], in_channels: int = 1, num_classes: int = 10) -> None:
-        spec = _check_stages(arch)
+        spec = check_pair_spec("ResNet", arch, ("num_residuals", "num_channels"),
+                               "((2, 64), (2, 128), (2, 256), (2, 512))")
         positive_int("ResNet", "in_channels", in_channels)
         positive_int("ResNet", "num_classes", num_classes)
         channels = (64,) + tuple(c for _, c in spec)

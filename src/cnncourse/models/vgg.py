@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ._common import SequentialModel, feature_map_size, positive_int
+from ._common import SequentialModel, check_pair_spec, dense_classifier, feature_map_size, positive_int
 
 __all__ = ["vgg_block", "VGG", "vgg11"]
 
@@ -35,20 +35,6 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
         channels = out_channels
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # (N, C_out, H // 2, W // 2)
     return nn.Sequential(*layers)
-
-
-def _check_arch(arch: object) -> tuple[tuple[int, int], ...]:
-    hint = "e.g. ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))"
-    if not isinstance(arch, Sequence) or isinstance(arch, str) or len(arch) == 0:
-        raise TypeError(f"VGG: arch must be a non-empty sequence of (num_convs, out_channels) pairs "
-                        f"({hint}), got {arch!r}")
-    for i, block in enumerate(arch):
-        if not isinstance(block, Sequence) or len(block) != 2:
-            raise TypeError(f"VGG: arch[{i}] must be a (num_convs, out_channels) pair ({hint}), "
-                            f"got {block!r}")
-        positive_int("VGG", f"arch[{i}][0] (num_convs)", block[0])
-        positive_int("VGG", f"arch[{i}][1] (out_channels)", block[1])
-    return tuple((int(n), int(c)) for n, c in arch)
 
 
 def _vgg_blocks(arch: tuple[tuple[int, int], ...], in_channels: int) -> list[nn.Sequential]:
@@ -81,7 +67,8 @@ class VGG(SequentialModel):
 
     def __init__(self, arch: Sequence[tuple[int, int]], in_channels: int = 1, num_classes: int = 10,
                  image_size: int = 224) -> None:
-        spec = _check_arch(arch)
+        spec = check_pair_spec("VGG", arch, ("num_convs", "out_channels"),
+                               "((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))")
         positive_int("VGG", "in_channels", in_channels)
         positive_int("VGG", "num_classes", num_classes)
         blocks = _vgg_blocks(spec, in_channels)  # block i: (N, C_i, image_size / 2**i, ...)
@@ -89,13 +76,7 @@ class VGG(SequentialModel):
         super().__init__(
             *blocks,
             nn.Flatten(),  # (N, C_last * h * w)
-            nn.Linear(spec[-1][1] * h * w, 4096),  # (N, 4096)
-            nn.ReLU(),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, 4096),  # (N, 4096)
-            nn.ReLU(),
-            nn.Dropout(p=0.5),
-            nn.Linear(4096, num_classes),  # (N, num_classes)
+            *dense_classifier(spec[-1][1] * h * w, num_classes),  # (N, num_classes)
         )
 
 
