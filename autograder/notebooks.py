@@ -33,6 +33,7 @@ class NotebookRun:
     seconds: float
     stderr: list[str] = field(default_factory=list)
     error: str | None = None
+    text: str = ""  # everything the cells printed or showed as plain text, in order
 
     @property
     def clean(self) -> bool:
@@ -69,20 +70,23 @@ def execute_notebook(path: Path, quick: bool = True, timeout: int | None = None)
     except (nbclient.exceptions.CellTimeoutError, RuntimeError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
-    stderr = [
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "stream" and out.get("name") == "stderr"
-    ]
-    return NotebookRun(path.stem, seconds, stderr, error)
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+    stderr = [out.get("text", "") for out in outputs if out.get("name") == "stderr"]
+    return NotebookRun(path.stem, seconds, stderr, error, "\n".join(map(_plain_text, outputs)))
+
+
+def _plain_text(output: dict) -> str:
+    """What an output says as text: a stream's text, or a display's text/plain form."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    return output.get("data", {}).get("text/plain", "")
 
 
 def record(run: NotebookRun) -> None:
     """Keep ``run`` under build/notebook-times/ for ``--records`` (one file per notebook)."""
     RECORDS.mkdir(parents=True, exist_ok=True)
-    (RECORDS / f"{run.name}.json").write_text(json.dumps(asdict(run), indent=1))
+    timing = {k: v for k, v in asdict(run).items() if k != "text"}
+    (RECORDS / f"{run.name}.json").write_text(json.dumps(timing, indent=1))
 
 
 def _table(runs: list[NotebookRun]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,24 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["00", "07_1", "07_2", "07_3", "07_4", "07_5", "07_6",
             "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
 LIBRARY_MODULES = ["functional", "layers", "models", "images", "data", "training", "plotting", "widgets"]
+# What each section's notebook must print: the book's results (compared without white space).
+BOOK_RESULTS = {
+    "07_2": ["tensor([[19.,25.],[37.,43.]])", "[0.,1.,0.,0.,0.,-1.,0.]",
+             "tensor([[0.,0.,0.,0.,0.],[0.,0.,0.,0.,0.],", "step2:loss", "step10:loss"],
+    "07_3": ["kernel(3,3),padding(1,1):nn.Conv2d(8,8)", "kernel(5,3),padding(2,1):nn.Conv2d(8,8)",
+             "'stride':2}:nn.Conv2d(4,4)", "'stride':(3,4)}:nn.Conv2d(2,2)"],
+    "07_4": ["[[56.,72.],[104.,120.]]", "[[76.,100.],[148.,172.]]", "[[96.,128.],[192.,224.]]"],
+    "07_5": ["[[4.,5.],[7.,8.]]", "[[2.,3.],[5.,6.]]", "tensor([[[[10.]]]])", "[[5.,7.],[13.,15.]]",
+             "[[6.,8.],[14.,16.]]"],
+    "07_6": ["[1,6,28,28]", "[1,16,5,5]", "[1,400]", "61,706"],
+    "08_1": ["[1,96,54,54]", "[1,256,5,5]", "[1,6400]", "46,764,746"],
+    "08_2": ["[1,512,7,7]", "[1,25088]", "128,806,154"],
+    "08_3": ["[1,384,5,5]", "[1,10,1,1]", "1,992,166"],
+    "08_4": ["concatenated:(1,256,28,28)", "[1,832,3,3]", "[1,1024]", "5,977,530"],
+    "08_5": ["61,706"],
+    "08_6": ["Residual(3):(4,3,6,6)->(4,3,6,6)", "->(4,6,3,3)", "[1,512,3,3]", "11,178,378"],
+}
+TRAINING = ["07_6", "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
 COMMITTED = chapter_notebooks() + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
 
 
@@ -94,3 +113,17 @@ def test_notebook_runs_top_to_bottom_in_quick_mode_with_clean_stderr(path):
     record(run)
     assert run.error is None, f"{path.name} failed: {run.error}"
     assert not run.stderr, f"{path.name} wrote to stderr: {''.join(run.stderr)[:2000]}"
+    section = path.stem[:4]
+    printed = re.sub(r"\s+", "", run.text)
+    missing = [result for result in BOOK_RESULTS.get(section, []) if result not in printed]
+    assert not missing, f"{path.name} never printed the book's {missing}"
+    if section == "07_2":  # the learned 1x2 kernel ends close to [1, -1]
+        learned = re.search(r"learned kernel: tensor\(\[\[\s*(\S+),\s*(\S+)\]\]\)", run.text)
+        assert learned and abs(float(learned[1]) - 1) < 0.1 and abs(float(learned[2]) + 1) < 0.1, learned
+    if section in TRAINING:  # the dataset is always named: never a silent switch
+        assert re.search(r"Using (the offline digits dataset|Fashion-MNIST)", run.text), path.name
+
+
+def test_every_section_with_book_results_has_a_notebook():
+    stems = [p.stem[:4] for p in chapter_notebooks()]
+    assert set(BOOK_RESULTS) | set(TRAINING) <= set(stems)
