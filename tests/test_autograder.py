@@ -31,7 +31,7 @@ from autograder.regions import (
     visible_text,
 )
 from autograder.simulate import plan
-from autograder.students import Student, _check_targets, _submission, reference_answers
+from autograder.students import Student, _check_targets, _submission, answer_ids, reference_answers
 from autograder.validate import QUIET_LINE, convention_problems
 from autograder.workspace import Workspace
 
@@ -300,3 +300,12 @@ def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatc
     assert rows["partial"][4] == "FAIL" and f"expected {real.expected_score - 1:g}" in rows["partial"][5]
     assert rows["solution"][4] == "ok" and rows["looper"][4] == "FAIL"
     assert "1/2 mutants caught (50%)" in out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_answer_cell_has_at_least_one_mutant(assignment):
+    """A mutants gate with no mutant for some answer cell (or none at all) would pass vacuously."""
+    mutants = autograder.mutants.load(assignment).mutants
+    covered = {grade_id for cells in mutants.values() for grade_id in cells}
+    uncovered = sorted(set(answer_ids(assignment, SOURCE)) - covered)
+    assert not uncovered, f"{assignment}: no mutant targets {uncovered}; add a known-wrong answer for each"

@@ -75,6 +75,14 @@ def test_check_choice_names_the_allowed_letters_for_a_malformed_answer():
         check_choice("answer_q", ["B"], digest)
 
 
+@pytest.mark.parametrize("raw", ["AB", "bc", "", "ABCD"])
+def test_check_choice_treats_several_letters_or_none_as_malformed_not_as_a_wrong_choice(raw):
+    """``choices`` lists single letters: "AB" is a substring of "ABCD" but not one of its letters."""
+    digest = answer_digest("B", salt="answer_q")
+    with pytest.raises(AssertionError, match="should be one of the letters A, B, C, D"):
+        check_choice("answer_q", raw, digest, choices="ABCD")
+
+
 def test_check_choice_depends_on_the_salt_so_digests_cannot_be_swapped():
     with pytest.raises(AssertionError):
         check_choice("answer_other", "B", answer_digest("B", salt="answer_q"))

@@ -101,7 +101,7 @@ def check_choice(name: str, value: object, digest: str, hint: str = "", choices:
         answer = normalise_answer(value)
     except TypeError as error:
         raise AssertionError(f"{name} should be one letter such as 'A' ({error})") from None
-    if choices is not None and answer not in choices:
+    if choices is not None and answer not in tuple(choices):  # a letter, not a substring ("AB")
         allowed = ", ".join(choices)
         raise AssertionError(f"{name} should be one of the letters {allowed}; got {value!r}")
     if answer_digest(answer, salt=name) != digest:
