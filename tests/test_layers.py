@@ -102,3 +102,8 @@ def test_batch_norm_layer_registers_parameters_and_buffers():
 def test_batch_norm_layer_rejects_bad_arguments(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_batch_norm_layer_rejects_non_int_num_features_with_type_error():
+    with pytest.raises(TypeError, match=r"BatchNorm: num_features must be a positive int, got 3.0"):
+        BatchNorm(3.0, 2)

@@ -109,6 +109,15 @@ def test_evaluate_uses_eval_mode_and_restores_it():
     assert not model.training
 
 
+def test_evaluate_restores_train_mode_when_the_model_raises():
+    model = nn.Linear(2, 2)
+    model.train()
+    bad = [(torch.zeros(3, 5), torch.zeros(3, dtype=torch.int64))]  # 5 features for a 2-input layer
+    with pytest.raises(RuntimeError):
+        evaluate(model, bad)
+    assert model.training
+
+
 def test_evaluate_empty_loader_is_an_error():
     empty = DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0, dtype=torch.int64)), batch_size=4)
     with pytest.raises(ValueError, match="no examples"):

@@ -99,8 +99,10 @@ def positive_int(who: str, name: str, value: object) -> int:
 
 
 def check_divides(who: str, what: str, total: int, groups: int) -> None:
-    """Raise ValueError unless ``groups`` divides ``total`` (e.g. channels by groups)."""
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+    """Raise TypeError unless ``groups`` is an int, ValueError unless it is >= 1 and divides ``total``."""
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"{who}: groups must be a positive int, got {groups!r}")
+    if groups < 1:
         raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
     if total % groups:
         raise ValueError(

@@ -42,6 +42,10 @@ def check_same_dtype(who: str, X: torch.Tensor, name: str, other: torch.Tensor) 
 def _check_kernel_fits(who: str, X: torch.Tensor, K: torch.Tensor) -> tuple[int, int]:
     """The output (height, width) of a valid correlation, or ValueError if K is larger than X."""
     (h, w), (kh, kw) = X.shape[-2:], K.shape[-2:]
+    if kh < 1 or kw < 1:
+        raise ValueError(
+            f"{who}: kernel must be at least 1x1, got shape {(kh, kw)}; give K a nonzero height and width"
+        )
     if kh > h or kw > w:
         raise ValueError(
             f"{who}: kernel {(kh, kw)} is larger than input {(h, w)}; "

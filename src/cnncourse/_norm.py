@@ -44,7 +44,8 @@ def batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running
         new tensors, detached from the graph.
 
     Raises:
-        TypeError: a tensor is not floating point, dtypes differ, or ``training`` is not a bool.
+        TypeError: a tensor is not floating point, dtypes differ, ``training`` is not a bool, or
+            ``momentum``/``eps`` is not a number.
         ValueError: wrong rank, a per-channel tensor of the wrong shape, momentum outside [0, 1],
             eps <= 0, or a single value per channel in training mode.
     """
@@ -65,9 +66,12 @@ def batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running
             f"{who}: training must be a bool, got {type(training).__name__}; "
             f"pass a module's self.training"
         )
+    for name, value, want in (("momentum", momentum, "in [0, 1]"), ("eps", eps, "> 0")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{who}: {name} must be a number {want}, got {value!r}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{who}: momentum must be in [0, 1], got {momentum!r}")
-    if eps <= 0:
+    if not eps > 0:  # also rejects NaN
         raise ValueError(f"{who}: eps must be > 0, got {eps!r}")
 
     dims = (0,) if X.dim() == 2 else (0, 2, 3)  # every axis but the channels

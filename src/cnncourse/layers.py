@@ -56,7 +56,9 @@ class BatchNorm(nn.Module):
 
     def __init__(self, num_features: int, num_dims: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+        if isinstance(num_features, bool) or not isinstance(num_features, int):
+            raise TypeError(f"BatchNorm: num_features must be a positive int, got {num_features!r}")
+        if num_features < 1:
             raise ValueError(f"BatchNorm: num_features must be a positive int, got {num_features!r}")
         if num_dims not in (2, 4) or isinstance(num_dims, bool):
             raise ValueError(

@@ -101,14 +101,16 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
     was_training = model.training
     model.eval()
     total_loss, correct, count = torch.zeros(()), torch.zeros((), dtype=torch.int64), 0
-    with torch.no_grad():
-        for X, y in loader:
-            X, y = X.to(device), y.to(device)
-            logits = model(X)  # (N, num_classes)
-            total_loss += loss_fn(logits, y).cpu() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().cpu()
-            count += len(y)
-    model.train(was_training)
+    try:
+        with torch.no_grad():
+            for X, y in loader:
+                X, y = X.to(device), y.to(device)
+                logits = model(X)  # (N, num_classes)
+                total_loss += loss_fn(logits, y).cpu() * len(y)
+                correct += (logits.argmax(dim=1) == y).sum().cpu()
+                count += len(y)
+    finally:  # back to the caller's mode even when the model or the loader raises
+        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate: loader yielded no examples; check the dataset and batch size")
     return total_loss.item() / count, correct.item() / count
