@@ -270,6 +270,15 @@ def test_kernel_explorer_takes_your_image_and_explains_a_kernel_that_does_not_fi
     assert explorer.shape_text.startswith("No output: the kernel 3 × 3 is larger than the image 2 × 3")
 
 
+def test_kernel_explorer_takes_a_float64_image():
+    image = torch.arange(30.0, dtype=torch.float64).reshape(5, 6)
+    explorer = kernel_explorer(image)
+    X, K = image.to(torch.float32), torch.tensor([[1.0, -1.0]])
+    torch.testing.assert_close(explorer.output, F.conv2d(X[None, None], K[None, None])[0, 0])
+    explorer.set(preset="Sobel x")
+    assert explorer.shape_text.endswith("= 3 × 4")
+
+
 def test_kernel_explorer_rejects_bad_images():
     with pytest.raises(TypeError, match="kernel_explorer: image must be a floating-point tensor"):
         kernel_explorer(torch.ones(3, 3, dtype=torch.int64))
@@ -397,6 +406,19 @@ def test_receptive_field_explorer_explains_a_layer_that_does_not_fit():
     explorer.set(kernel_0=3, kind_1="pool", kernel_1=2, padding_1=2)
     assert explorer.shape_text.startswith("Impossible setting in layer 2 (pool)")
     assert "padding ≤ window/2" in explorer.shape_text
+
+
+def test_receptive_field_explorer_output_cell_that_reads_only_padding_does_not_crash():
+    """A 1x1 conv with padding 1: output cell (0, 0) reads only padding, so it depends on no input cell."""
+    explorer = receptive_field_explorer()
+    explorer.set(layers=1, input_h=5, input_w=6, kind_0="conv", kernel_0=1, stride_0=1, dilation_0=1,
+                 padding_0=1, row=0, col=0)
+    assert explorer.sizes == [(5, 6), (7, 8)]
+    grads = autograd_field(explorer.layers, (5, 6), (0, 0))
+    for mask, grad in zip(explorer.masks, grads, strict=True):
+        assert np.array_equal(mask, grad)
+    assert not explorer.masks[0].any()
+    assert "input: r_0 = 1, j_0 = 1; feeding the chosen cell: no cells (only padding)" in explorer.shape_text
 
 
 # ---------------------------------------------------------------- feature_map_explorer

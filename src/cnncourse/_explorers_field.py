@@ -108,7 +108,10 @@ class ReceptiveFieldExplorer(Explorer):
         for level, (size, mask, (_, j, formula)) in enumerate(
                 zip(self.sizes, self.masks, self.sizes_table, strict=True)):
             rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-            extent = f"{rows[-1] - rows[0] + 1} × {cols[-1] - cols[0] + 1} box, {int(mask.sum())} cells"
+            if mask.any():
+                extent = f"{rows[-1] - rows[0] + 1} × {cols[-1] - cols[0] + 1} box, {int(mask.sum())} cells"
+            else:  # the chosen cell's window (or an earlier one) lies entirely on padding
+                extent = "no cells (only padding)"
             if level == 0:
                 name, spec = "input", ""
             else:

@@ -54,7 +54,8 @@ class ConvKernelExplorer(Explorer):
             check_tensor("kernel_explorer", "image", image, ndim=2, layout="(H, W)")
             check_floating("kernel_explorer", "image", image)
             first = f"your image {tuple(image.shape)[0]}×{tuple(image.shape)[1]}"
-            self._images = {first: image.detach().clone(), **self._images}
+            # A copy in float32, the kernels' dtype (corr2d_fast refuses mixed dtypes).
+            self._images = {first: image.detach().to(torch.float32, copy=True), **self._images}
         preset = next(iter(KERNEL_PRESETS))
         controls: dict[str, widgets.Widget] = {
             "image": widgets.Dropdown(options=list(self._images), value=first, description="image"),
