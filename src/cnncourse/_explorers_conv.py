@@ -40,6 +40,12 @@ def _taps_1d(kernel: int, dilation: int) -> np.ndarray:
     return taps
 
 
+def _kernel_grid(s: ConvSettings) -> np.ndarray:
+    """The dilated kernel's footprint: ACTIVE where a tap reads, SKIPPED in the holes between."""
+    taps = np.outer(_taps_1d(s.kernel_size[0], s.dilation[0]), _taps_1d(s.kernel_size[1], s.dilation[1]))
+    return np.where(taps, ACTIVE, SKIPPED)
+
+
 class ConvExplorer(Explorer):
     """Sliders for every argument of ``nn.Conv2d`` / ``nn.ConvTranspose2d`` and what they do.
 
@@ -111,8 +117,7 @@ class ConvExplorer(Explorer):
         (h, w), (ph, pw) = s.input_size, s.padding
         grid = np.full((h + 2 * ph, w + 2 * pw), PAD)
         grid[ph:ph + h, pw:pw + w] = PLAIN
-        kernel = np.where(np.outer(_taps_1d(s.kernel_size[0], s.dilation[0]),
-                                   _taps_1d(s.kernel_size[1], s.dilation[1])), ACTIVE, SKIPPED)
+        kernel = _kernel_grid(s)
         self.cells_read = []
         if self.output_shape is None:
             return {"input": grid, "kernel": kernel, "output": np.zeros((0, 0), dtype=int)}
@@ -143,8 +148,7 @@ class ConvExplorer(Explorer):
     def _grids_transposed(self, s: ConvSettings) -> dict[str, np.ndarray]:
         h, w = s.input_size
         grid = np.full((h, w), PLAIN)
-        kernel = np.where(np.outer(_taps_1d(s.kernel_size[0], s.dilation[0]),
-                                   _taps_1d(s.kernel_size[1], s.dilation[1])), ACTIVE, SKIPPED)
+        kernel = _kernel_grid(s)
         self.cells_written = []
         if self.output_shape is None:
             return {"input": grid, "kernel": kernel, "output": np.zeros((0, 0), dtype=int)}
