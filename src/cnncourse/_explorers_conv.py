@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -44,6 +46,21 @@ def _kernel_grid(s: ConvSettings) -> np.ndarray:
     """The dilated kernel's footprint: ACTIVE where a tap reads, SKIPPED in the holes between."""
     taps = np.outer(_taps_1d(s.kernel_size[0], s.dilation[0]), _taps_1d(s.kernel_size[1], s.dilation[1]))
     return np.where(taps, ACTIVE, SKIPPED)
+
+
+def _reached(shape: tuple[int, int], sources: tuple[int, int], reach: Callable,
+             s: ConvSettings) -> np.ndarray:
+    """A boolean grid of ``shape``: True where the window of some source cell lands.
+
+    ``reach(i, k, stride, dilation)`` lists the cells one source index touches along an axis
+    (``window_taps`` for a convolution, ``transposed_targets`` for its transpose). Rows and
+    columns are independent, so the set is a product of one set per axis.
+    """
+    per_axis = [sorted({t for i in range(sources[a])
+                        for t in reach(i, s.kernel_size[a], s.stride[a], s.dilation[a])}) for a in range(2)]
+    mask = np.zeros(shape, dtype=bool)
+    mask[np.ix_(per_axis[0], per_axis[1])] = True
+    return mask
 
 
 class ConvExplorer(Explorer):
@@ -122,12 +139,7 @@ class ConvExplorer(Explorer):
         if self.output_shape is None:
             return {"input": grid, "kernel": kernel, "output": np.zeros((0, 0), dtype=int)}
         # Which padded cells does any window read? Rows and columns are independent.
-        taps = [sorted({t for o in range(self.output_shape[a])
-                        for t in window_taps(o, s.kernel_size[a], s.stride[a], s.dilation[a])})
-                for a in range(2)]
-        read = np.zeros(grid.shape, dtype=bool)
-        read[np.ix_(taps[0], taps[1])] = True
-        grid[(grid == PLAIN) & ~read] = UNUSED
+        grid[(grid == PLAIN) & ~_reached(grid.shape, self.output_shape, window_taps, s)] = UNUSED
         r, c = self.cell
         top, left = r * s.stride[0], c * s.stride[1]
         span = kernel.shape
@@ -156,12 +168,7 @@ class ConvExplorer(Explorer):
         # The canvas is the output before cropping `padding` cells off every side.
         canvas = np.full((ho + 2 * ph, wo + 2 * pw), PAD)
         canvas[ph:ph + ho, pw:pw + wo] = PLAIN
-        targets = [sorted({t for i in range(s.input_size[a])
-                           for t in transposed_targets(i, s.kernel_size[a], s.stride[a], s.dilation[a])})
-                   for a in range(2)]
-        written = np.zeros(canvas.shape, dtype=bool)
-        written[np.ix_(targets[0], targets[1])] = True
-        canvas[(canvas == PLAIN) & ~written] = UNUSED
+        canvas[(canvas == PLAIN) & ~_reached(canvas.shape, s.input_size, transposed_targets, s)] = UNUSED
         r, c = self.cell
         grid[r, c] = ACTIVE
         for i in transposed_targets(r, s.kernel_size[0], s.stride[0], s.dilation[0]):
