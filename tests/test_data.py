@@ -20,8 +20,7 @@ import pytest
 import torch
 
 from cnncourse import data
-from cnncourse._download import cache_dir, download_file, fetch_files, sha256_file
-from cnncourse._idx import parse_idx, read_idx
+from cnncourse.data import cache_dir, download_file, fetch_files, loaders, parse_idx, read_idx, sha256_file
 
 # ---------------------------------------------------------------- helpers
 
@@ -314,7 +313,7 @@ def test_load_data_digits_shapes_and_dtypes(resize, hw):
 
 def test_load_data_large_resize_is_done_per_batch_with_the_same_values(monkeypatch):
     _, small = data.load_data("digits", 50, resize=28, subset=100)
-    monkeypatch.setattr(data, "_PRERESIZE_LIMIT_BYTES", 0)
+    monkeypatch.setattr(loaders, "PRERESIZE_LIMIT_BYTES", 0)
     _, lazy = data.load_data("digits", 50, resize=28, subset=100)
     assert lazy.dataset.tensors[0].shape[-1] == 8  # stored small, resized when drawn
     for (a, ya), (b, yb) in zip(small, lazy, strict=True):
@@ -346,7 +345,7 @@ def test_load_data_rejects_unknown_names_and_bad_arguments():
 
 def test_load_data_fashion_mnist_from_cache(monkeypatch, tmp_path):
     checksums = fake_fashion(tmp_path, n_train=12, n_test=6)
-    monkeypatch.setattr(data, "FASHION_MNIST_SHA256", checksums)
+    monkeypatch.setattr(loaders, "FASHION_MNIST_SHA256", checksums)
     train, val = data.load_data("fashion-mnist", 5, resize=32, root=str(tmp_path), download=False)
     X, y = next(iter(train))
     assert X.shape == (5, 1, 32, 32) and y.dtype == torch.int64
@@ -378,7 +377,7 @@ def test_course_data_quick_mode_falls_back_to_digits_and_says_so(monkeypatch, tm
 
 def test_course_data_full_mode_offline_falls_back_with_reason(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CNNCOURSE_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "FASHION_MNIST_URL", f"http://127.0.0.1:{closed_port()}/")
+    monkeypatch.setattr(loaders, "FASHION_MNIST_URL", f"http://127.0.0.1:{closed_port()}/")
     _, _, info = data.load_course_data(16, quick=False)
     out, err = capsys.readouterr()
     assert info.name == "digits"
@@ -387,7 +386,7 @@ def test_course_data_full_mode_offline_falls_back_with_reason(monkeypatch, tmp_p
 
 
 def test_course_data_uses_cached_fashion_mnist(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(data, "FASHION_MNIST_SHA256", fake_fashion(tmp_path))
+    monkeypatch.setattr(loaders, "FASHION_MNIST_SHA256", fake_fashion(tmp_path))
     monkeypatch.setenv("CNNCOURSE_DATA", str(tmp_path))
     train, _, info = data.load_course_data(4, quick=True)
     out, _ = capsys.readouterr()

@@ -343,7 +343,7 @@ BAD_CALLS = [
      r"conv2d: kernel must be at least 1x1, got shape \(0, 3\)"),
     (lambda: cf.conv2d(X4, K4, groups=1.5), TypeError, r"conv2d: groups must be a positive int, got 1.5"),
     (lambda: cf.conv2d(X4, K4, groups="1"), TypeError, r"conv2d: groups must be a positive int, got '1'"),
-    (lambda: cf.conv2d(X4, K4, groups=0), ValueError, r"conv2d: groups must be a positive int, got 0"),
+    (lambda: cf.conv2d(X4, K4, groups=0), ValueError, r"conv2d: groups must be >= 1, got 0"),
     (lambda: cf.batch_norm(torch.zeros(4, 3), torch.ones(3), torch.zeros(3), torch.zeros(3),
                            torch.ones(3), True, momentum="0.1"), TypeError,
      r"batch_norm: momentum must be a number in \[0, 1\], got '0.1'"),

@@ -94,7 +94,7 @@ def test_batch_norm_layer_registers_parameters_and_buffers():
     ("build", "message"),
     [
         (lambda: BatchNorm(3, 3), r"BatchNorm: num_dims must be 2 \(fully connected\) or 4"),
-        (lambda: BatchNorm(0, 2), r"BatchNorm: num_features must be a positive int"),
+        (lambda: BatchNorm(0, 2), r"BatchNorm: num_features must be >= 1, got 0"),
         (lambda: BatchNorm(3, 4)(torch.zeros(2, 3)), r"BatchNorm: X must be 4-D for num_dims=4"),
     ],
     ids=["num-dims-3", "zero-features", "wrong-rank-input"],

@@ -170,7 +170,7 @@ def test_fit_accepts_an_optimizer_class_or_instance():
 
 def test_fit_rejects_bad_arguments():
     train, val = blobs()
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(ValueError, match="fit: epochs must be >= 1, got 0"):
         fit(nn.Linear(2, 2), train, val, epochs=0, lr=0.1)
     with pytest.raises(ValueError, match="lr must be a positive number"):
         fit(nn.Linear(2, 2), train, val, epochs=1, lr=-1.0)
@@ -244,7 +244,7 @@ def test_fit_plot_in_notebook_updates_one_display_in_place(monkeypatch):
         calls.append(("display", obj))
         return Handle()
 
-    monkeypatch.setattr(training, "_in_notebook", lambda: True)
+    monkeypatch.setattr(training, "in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", fake_display)
     plt.close("all")
     train, val = blobs()

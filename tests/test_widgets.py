@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 from torch import nn
 
 from cnncourse import images
-from cnncourse._explorers_geometry import LayerSpec, receptive_field_masks, receptive_field_sizes
+from cnncourse.widgets.geometry import LayerSpec, receptive_field_masks, receptive_field_sizes
 from cnncourse.models import lenet5
 from cnncourse.widgets import (
     conv_explorer,

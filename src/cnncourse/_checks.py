@@ -1,5 +1,7 @@
 """Argument and shape validation shared by every public function.
 
+Section 7.2 onwards: every public function validates its arguments with these helpers (the
+package's convention: other modules import these public names from this private module).
 Every message follows one pattern: who complained, what was expected, what came,
 and (where it helps) a hint, e.g.
 ``corr2d: kernel (3, 3) is larger than input (2, 5); pad the input or use a smaller kernel``.
@@ -11,9 +13,15 @@ from collections.abc import Sequence
 
 import torch
 
+# A size argument as PyTorch takes it: one int for both sides, or (height, width).
+IntPair = int | Sequence[int]
+
 __all__ = [
+    "IntPair",
     "check_tensor",
     "check_floating",
+    "check_float_tensor",
+    "check_same_dtype",
     "pair",
     "positive_pair",
     "nonnegative_pair",
@@ -60,7 +68,22 @@ def check_floating(who: str, name: str, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+def check_float_tensor(who: str, name: str, x: object, ndim: int | tuple[int, ...],
+                       layout: str) -> torch.Tensor:
+    """A floating-point tensor of the given rank, or a TypeError/ValueError naming ``who``."""
+    return check_floating(who, name, check_tensor(who, name, x, ndim, layout))
+
+
+def check_same_dtype(who: str, X: torch.Tensor, name: str, other: torch.Tensor) -> None:
+    """Raise TypeError unless ``other`` has the dtype of the input ``X``."""
+    if other.dtype != X.dtype:
+        raise TypeError(
+            f"{who}: {name} must have the input's dtype {X.dtype}, got {other.dtype}; "
+            f"convert it with {name}.to(X.dtype)"
+        )
+
+
+def pair(who: str, name: str, value: IntPair) -> tuple[int, int]:
     """Turn an int or a pair of ints into ``(height, width)``; reject anything else."""
     if isinstance(value, bool):
         raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {value!r}")
@@ -73,7 +96,7 @@ def pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
     raise TypeError(f"{who}: {name} must be an int or a pair of ints (h, w), got {value!r}")
 
 
-def positive_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+def positive_pair(who: str, name: str, value: IntPair) -> tuple[int, int]:
     """Like :func:`pair`, but every entry must be at least 1 (kernel sizes, strides, dilations)."""
     hw = pair(who, name, value)
     if min(hw) < 1:
@@ -81,7 +104,7 @@ def positive_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int,
     return hw
 
 
-def nonnegative_pair(who: str, name: str, value: int | Sequence[int]) -> tuple[int, int]:
+def nonnegative_pair(who: str, name: str, value: IntPair) -> tuple[int, int]:
     """Like :func:`pair`, but every entry must be at least 0 (paddings)."""
     hw = pair(who, name, value)
     if min(hw) < 0:
@@ -100,10 +123,7 @@ def positive_int(who: str, name: str, value: object) -> int:
 
 def check_divides(who: str, what: str, total: int, groups: int) -> None:
     """Raise TypeError unless ``groups`` is an int, ValueError unless it is >= 1 and divides ``total``."""
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"{who}: groups must be a positive int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
+    positive_int(who, "groups", groups)
     if total % groups:
         raise ValueError(
             f"{who}: groups={groups} must divide {what}={total}; "

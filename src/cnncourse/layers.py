@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import positive_pair
+from cnncourse._checks import positive_int, positive_pair
 from cnncourse.functional import batch_norm, corr2d_fast
 
 __all__ = ["Conv2D", "BatchNorm"]
@@ -56,10 +56,7 @@ class BatchNorm(nn.Module):
 
     def __init__(self, num_features: int, num_dims: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int):
-            raise TypeError(f"BatchNorm: num_features must be a positive int, got {num_features!r}")
-        if num_features < 1:
-            raise ValueError(f"BatchNorm: num_features must be a positive int, got {num_features!r}")
+        positive_int("BatchNorm", "num_features", num_features)
         if num_dims not in (2, 4) or isinstance(num_dims, bool):
             raise ValueError(
                 f"BatchNorm: num_dims must be 2 (fully connected) or 4 (convolutional), got {num_dims!r}"

@@ -17,7 +17,7 @@ import torch
 from matplotlib import colors
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_tensor
+from cnncourse._checks import check_tensor, positive_int
 
 __all__ = ["NotebookFigure", "show_images", "show_kernels", "show_feature_maps", "show_matrix"]
 
@@ -52,9 +52,7 @@ def _as_tensor(who: str, name: str, x: object) -> torch.Tensor:
 def _grid(n: int, ncols: int | None, who: str) -> tuple[int, int]:
     if ncols is None:
         ncols = min(n, 8)
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"{who}: ncols must be a positive int, got {ncols!r}")
-    ncols = min(ncols, n)
+    ncols = min(positive_int(who, "ncols", ncols), n)
     return math.ceil(n / ncols), ncols
 
 

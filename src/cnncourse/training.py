@@ -6,10 +6,10 @@ classification loss, one validation pass per epoch, a history dict of per-epoch 
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,13 +19,16 @@ from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
+from cnncourse._checks import positive_int
 from cnncourse.plotting import NotebookFigure
+from cnncourse.runtime import default_device, in_notebook, quick_mode
 
 __all__ = [
-    "quick_mode",
+    "quick_mode",  # re-exported from cnncourse.runtime: notebooks import it from here
+    "default_device",  # likewise
     "set_seed",
-    "default_device",
     "init_xavier",
+    "evaluation_mode",
     "evaluate",
     "fit",
     "plot_history",
@@ -36,14 +39,6 @@ _CURVES = (("train_loss", "train loss", "-"), ("val_loss", "val loss", "--"),
            ("train_acc", "train acc", "-."), ("val_acc", "val acc", ":"))
 
 
-def quick_mode() -> bool:
-    """Whether notebooks should run small and fast: ``CNNCOURSE_QUICK`` is "1" or "true" (Section 7.6).
-
-    CI and the notebook tests set it; chapter notebooks use it to shrink epochs and data.
-    """
-    return os.environ.get("CNNCOURSE_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators (CPU and CUDA) (Section 7.6)."""
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -51,11 +46,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def default_device() -> torch.device:
-    """The first CUDA GPU when there is one, else the CPU (Section 7.6)."""
-    return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
 
 
 def init_xavier(module: nn.Module) -> None:
@@ -78,12 +68,29 @@ def _device_of(device: str | torch.device | None) -> torch.device:
     return default_device() if device is None else torch.device(device)
 
 
+@contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Switch ``model`` to eval mode for a block, then restore every submodule's mode (Section 7.6).
+
+    Dropout is off and batch norm uses its running statistics inside the block. Afterwards each
+    submodule gets back exactly the mode it had, even when the block raises, so a model that was
+    partly frozen in eval mode (say, a pretrained body under a training head) stays that way.
+    """
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training
+
+
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None,
              device: str | torch.device | None = None) -> tuple[float, float]:
     """Average loss and accuracy of ``model`` over every example in ``loader`` (Section 7.6).
 
-    The model is switched to eval mode (dropout off, BatchNorm uses running statistics) and
-    back to the mode it was in afterwards; no gradients are computed.
+    The model runs in :func:`evaluation_mode` (dropout off, BatchNorm uses running statistics,
+    every submodule's mode restored afterwards); no gradients are computed.
 
     Args:
         model: a classifier returning logits of shape ``(N, num_classes)``.
@@ -98,32 +105,17 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
     total_loss, correct, count = torch.zeros(()), torch.zeros((), dtype=torch.int64), 0
-    try:
-        with torch.no_grad():
-            for X, y in loader:
-                X, y = X.to(device), y.to(device)
-                logits = model(X)  # (N, num_classes)
-                total_loss += loss_fn(logits, y).cpu() * len(y)
-                correct += (logits.argmax(dim=1) == y).sum().cpu()
-                count += len(y)
-    finally:  # back to the caller's mode even when the model or the loader raises
-        model.train(was_training)
+    with evaluation_mode(model), torch.no_grad():
+        for X, y in loader:
+            X, y = X.to(device), y.to(device)
+            logits = model(X)  # (N, num_classes)
+            total_loss += loss_fn(logits, y).cpu() * len(y)
+            correct += (logits.argmax(dim=1) == y).sum().cpu()
+            count += len(y)
     if count == 0:
         raise ValueError("evaluate: loader yielded no examples; check the dataset and batch size")
     return total_loss.item() / count, correct.item() / count
-
-
-def _in_notebook() -> bool:
-    """True inside a Jupyter kernel, where figures can be updated in place."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _make_optimizer(optimizer: object, model: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -165,8 +157,7 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable, epochs: 
         batches while the weights change, as the book reports them), ``val_loss``, ``val_acc``.
     """
     _check_model("fit", model)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    positive_int("fit", "epochs", epochs)
     if seed is not None:
         set_seed(seed)
     device = _device_of(device)
@@ -174,7 +165,7 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable, epochs: 
     optimizer = _make_optimizer(optimizer, model, lr)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     history: History = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-    live = _LivePlot() if plot and _in_notebook() else None
+    live = _LivePlot() if plot and in_notebook() else None
     total = epochs * len(train_loader) if hasattr(train_loader, "__len__") else None
     # tqdm writes to stderr by default; notebook tests fail on anything there
     bar = tqdm(total=total, file=sys.stdout, disable=not progress, unit="batch", dynamic_ncols=True)

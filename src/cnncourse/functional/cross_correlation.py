@@ -1,13 +1,13 @@
 """Cross-correlation of one image with one kernel, and its multi-channel versions (Sections 7.2, 7.4).
 
-Private module: the public names are re-exported by :mod:`cnncourse.functional`.
+Re-exported by :mod:`cnncourse.functional`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from cnncourse._checks import check_floating, check_tensor
+from cnncourse._checks import check_float_tensor, check_same_dtype
 
 __all__ = [
     "corr2d",
@@ -16,27 +16,10 @@ __all__ = [
     "corr2d_multi_in",
     "corr2d_multi_in_out",
     "corr2d_multi_in_out_1x1",
-    "check_float_tensor",
-    "check_same_dtype",
 ]
 
 # corr2d_as_matmul refuses to build a matrix larger than this many entries (256 MiB of float32).
 MAX_MATRIX_ENTRIES = 2**26
-
-
-def check_float_tensor(who: str, name: str, x: object, ndim: int | tuple[int, ...],
-                       layout: str) -> torch.Tensor:
-    """A floating-point tensor of the given rank, or a TypeError/ValueError naming ``who``."""
-    return check_floating(who, name, check_tensor(who, name, x, ndim, layout))
-
-
-def check_same_dtype(who: str, X: torch.Tensor, name: str, other: torch.Tensor) -> None:
-    """Raise TypeError unless ``other`` has the dtype of the input ``X``."""
-    if other.dtype != X.dtype:
-        raise TypeError(
-            f"{who}: {name} must have the input's dtype {X.dtype}, got {other.dtype}; "
-            f"convert it with {name}.to(X.dtype)"
-        )
 
 
 def _check_kernel_fits(who: str, X: torch.Tensor, K: torch.Tensor) -> tuple[int, int]:

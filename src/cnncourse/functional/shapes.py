@@ -1,17 +1,13 @@
 """Output-size arithmetic for convolutions (Section 7.3) and transposed convolutions (Section 14.10).
 
-Private module: the public names are re-exported by :mod:`cnncourse.functional`.
+Re-exported by :mod:`cnncourse.functional` (except :func:`output_hw`, the shared core).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from cnncourse._checks import nonnegative_pair, positive_pair
+from cnncourse._checks import IntPair, nonnegative_pair, positive_pair
 
 __all__ = ["conv_output_shape", "conv_transpose_output_shape", "output_hw"]
-
-IntPair = int | Sequence[int]
 
 
 def output_hw(who: str, input_hw: tuple[int, int], kernel_hw: tuple[int, int],

@@ -8,9 +8,11 @@ import ipywidgets as widgets
 import torch
 from torch import nn
 
-from ._checks import check_floating, check_tensor
-from ._drawing import Heatmap, new_figure
-from ._explorers_base import Explorer, int_slider, lines_html
+from cnncourse._checks import check_floating, check_tensor
+from cnncourse.training import evaluation_mode
+
+from .base import Explorer, int_slider, lines_html
+from .drawing import Heatmap, new_figure
 
 __all__ = ["FeatureMapExplorer", "capture_activations"]
 
@@ -30,7 +32,7 @@ def capture_activations(model: nn.Module, images: torch.Tensor) -> list[tuple[st
     """Run ``model`` once in eval mode and keep each top-level child's output.
 
     Forward hooks sit on ``model``'s direct children (a model that merely wraps one container
-    is unwrapped first). The model's train/eval mode is restored afterwards.
+    is unwrapped first). Every submodule's train/eval mode is restored afterwards.
 
     Returns:
         ``(name, module, output)`` per child, in the order they ran; outputs are ``(N, ...)``.
@@ -47,13 +49,10 @@ def capture_activations(model: nn.Module, images: torch.Tensor) -> list[tuple[st
         return hook
 
     handles = [module.register_forward_hook(keep(name)) for name, module in root.named_children()]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with evaluation_mode(model), torch.no_grad():
             model(images)
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     if not captured:

@@ -6,11 +6,12 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from . import images
-from ._checks import check_floating, check_tensor
-from ._drawing import Heatmap, new_figure
-from ._explorers_base import Explorer, int_slider, lines_html, problem_html
-from .functional import corr2d_fast
+from cnncourse import images
+from cnncourse._checks import check_floating, check_tensor
+from cnncourse.functional import corr2d_fast
+
+from .base import Explorer, int_slider, lines_html, problem_html
+from .drawing import Heatmap, new_figure
 
 __all__ = ["ConvKernelExplorer", "KERNEL_PRESETS", "IMAGE_CHOICES"]
 

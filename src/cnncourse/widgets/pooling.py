@@ -6,11 +6,12 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from . import images
-from ._drawing import CellGrid, Heatmap, new_figure
-from ._explorers_base import Explorer, int_slider, lines_html, problem_html
-from ._explorers_geometry import pooling_problem, window_taps
-from .functional import pool2d_batched
+from cnncourse import images
+from cnncourse.functional import pool2d_batched
+
+from .base import Explorer, int_slider, lines_html, problem_html
+from .drawing import CellGrid, Heatmap, new_figure
+from .geometry import pooling_problem, window_taps
 
 __all__ = ["PoolingExplorer", "numbers_grid"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import functional as F
+from cnncourse import functional as ops
 
 __all__ = [
     "ConvSettings",
@@ -122,7 +122,7 @@ def conv_report(s: ConvSettings) -> ShapeReport:
             for a in range(2)
         )
         try:
-            shape = F.conv_transpose_output_shape(s.input_size, s.kernel_size, s.stride, s.padding,
+            shape = ops.conv_transpose_output_shape(s.input_size, s.kernel_size, s.stride, s.padding,
                                                   s.output_padding, s.dilation)
         except ValueError as err:
             return ShapeReport(None, formulas, _transposed_problem(s, str(err)))
@@ -133,7 +133,7 @@ def conv_report(s: ConvSettings) -> ShapeReport:
             for a in range(2)
         )
         try:
-            shape = F.conv_output_shape(s.input_size, s.kernel_size, s.stride, s.padding, s.dilation)
+            shape = ops.conv_output_shape(s.input_size, s.kernel_size, s.stride, s.padding, s.dilation)
         except ValueError as err:
             return ShapeReport(None, formulas, _conv_problem(s, str(err)))
     return ShapeReport(tuple(shape), tuple(f"{f} = {v}" for f, v in zip(formulas, shape, strict=True)))

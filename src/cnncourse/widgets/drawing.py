@@ -14,11 +14,12 @@ from collections.abc import Sequence
 
 import ipywidgets as widgets
 import numpy as np
-from IPython import get_ipython
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+
+from cnncourse.runtime import in_notebook
 
 __all__ = ["new_figure", "figure_png", "show_figure", "CellGrid", "same_cell_size", "Heatmap", "add_legend"]
 
@@ -37,18 +38,13 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _in_kernel() -> bool:
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def show_figure(image: widgets.Image, fig: Figure) -> None:
     """Replace the picture ``image`` shows by the figure (only inside a Jupyter kernel).
 
     Outside a kernel (plain Python, pytest) there is nobody to show it to, so the figure's
     artists are updated but not rasterised; :func:`figure_png` renders on demand.
     """
-    if not _in_kernel():
+    if not in_notebook():
         return
     image.value = figure_png(fig)  # the browser swaps the picture in place: no flicker
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ._drawing import figure_png, show_figure
+from .drawing import figure_png, show_figure
 
 __all__ = ["Explorer", "int_slider", "problem_html", "lines_html"]
 

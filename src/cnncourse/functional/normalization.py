@@ -1,14 +1,13 @@
 """Batch normalization as a pure function (Section 8.5).
 
-Private module: the public name is re-exported by :mod:`cnncourse.functional`.
+Re-exported by :mod:`cnncourse.functional`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from cnncourse._checks import check_tensor
-from cnncourse._corr import check_float_tensor, check_same_dtype
+from cnncourse._checks import check_float_tensor, check_same_dtype, check_tensor
 
 __all__ = ["batch_norm"]
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import numpy as np
 
-from ._drawing import CellGrid, add_legend, new_figure, same_cell_size
-from ._explorers_base import Explorer, int_slider, lines_html, problem_html
-from ._explorers_geometry import ConvSettings, ShapeReport, conv_report, transposed_targets, window_taps
+from .base import Explorer, int_slider, lines_html, problem_html
+from .drawing import CellGrid, add_legend, new_figure, same_cell_size
+from .geometry import ConvSettings, ShapeReport, conv_report, transposed_targets, window_taps
 
 __all__ = ["ConvExplorer"]
 

@@ -1,23 +1,19 @@
 """Maximum and average pooling (Section 7.5).
 
-Private module: the public names are re-exported by :mod:`cnncourse.functional`.
+Re-exported by :mod:`cnncourse.functional`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
-from cnncourse._checks import nonnegative_pair, positive_pair
-from cnncourse._conv import windows
-from cnncourse._corr import check_float_tensor
-from cnncourse._shapes import output_hw
+from cnncourse._checks import IntPair, check_float_tensor, nonnegative_pair, positive_pair
+from cnncourse.functional.convolution import windows
+from cnncourse.functional.shapes import output_hw
 
 __all__ = ["pool2d", "pool2d_batched"]
 
-IntPair = int | Sequence[int]
 MODES = ("max", "avg")
 
 

@@ -1,4 +1,4 @@
-"""Image classification data for the chapter notebooks (Sections 7.6 and 8.1-8.6).
+"""Loaders of the image classification data the chapter notebooks train on (Sections 7.6, 8.1-8.6).
 
 Two datasets, both ten classes of one-channel images:
 
@@ -24,15 +24,15 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
 from cnncourse._checks import check_tensor, positive_int, positive_pair
-from cnncourse._download import (
+from cnncourse.data.fashion_mnist import (
     FASHION_MNIST_SHA256,
     FASHION_MNIST_URL,
     cache_dir,
-    download_file,
+    fashion_mnist_cached,
     fetch_files,
+    read_idx,
 )
-from cnncourse._idx import read_idx
-from cnncourse.training import quick_mode
+from cnncourse.runtime import quick_mode
 
 __all__ = [
     "DATASETS",
@@ -43,16 +43,8 @@ __all__ = [
     "resize_images",
     "load_digits_tensors",
     "load_fashion_mnist_tensors",
-    "fashion_mnist_cached",
     "load_data",
     "load_course_data",
-    # re-exported from the private helpers so that one import serves the notebooks
-    "FASHION_MNIST_URL",
-    "FASHION_MNIST_SHA256",
-    "cache_dir",
-    "download_file",
-    "fetch_files",
-    "read_idx",
 ]
 
 DATASETS = ("digits", "fashion-mnist")
@@ -67,7 +59,7 @@ _DIGITS_MAX_VALUE = 16.0  # sklearn's digits count dark pixels in 4x4 blocks: 0.
 _QUICK_SUBSET = (2048, 512)  # at most this many (train, validation) examples in quick mode
 # Resizing a whole dataset up front costs memory (Fashion-MNIST at 224x224 would take 12 GB),
 # so above this size the loader resizes each batch as it is drawn instead.
-_PRERESIZE_LIMIT_BYTES = 256 * 2**20
+PRERESIZE_LIMIT_BYTES = 256 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,12 +148,6 @@ def _digits_split(target: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(train_idx), torch.as_tensor(val_idx)
 
 
-def fashion_mnist_cached(root: str | None = None) -> bool:
-    """Whether all four Fashion-MNIST files are in the cache folder (not verified here; Section 7.6)."""
-    folder = cache_dir(root)
-    return all((folder / name).is_file() for name in FASHION_MNIST_SHA256)
-
-
 def load_fashion_mnist_tensors(root: str | None = None, *, download: bool = True, progress: bool = True,
                                base_url: str | None = None, checksums: Mapping[str, str] | None = None,
                                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -181,7 +167,7 @@ def load_fashion_mnist_tensors(root: str | None = None, *, download: bool = True
 
     Raises:
         ValueError: a file is damaged, or image and label counts disagree.
-        ConnectionError, FileNotFoundError: see :func:`cnncourse._download.fetch_files`.
+        ConnectionError, FileNotFoundError: see :func:`cnncourse.data.fashion_mnist.fetch_files`.
     """
     base_url = FASHION_MNIST_URL if base_url is None else base_url
     checksums = FASHION_MNIST_SHA256 if checksums is None else checksums
@@ -222,7 +208,7 @@ def _loader(X: torch.Tensor, y: torch.Tensor, batch_size: int, size: tuple[int, 
             shuffle: bool, seed: int) -> DataLoader:
     collate = None
     if size is not None:
-        if X.shape[0] * X.shape[1] * size[0] * size[1] * X.element_size() <= _PRERESIZE_LIMIT_BYTES:
+        if X.shape[0] * X.shape[1] * size[0] * size[1] * X.element_size() <= PRERESIZE_LIMIT_BYTES:
             X = resize_images(X, size)
         else:
             collate = _ResizeBatch(size)

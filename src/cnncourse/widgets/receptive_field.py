@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from ._drawing import CellGrid, add_legend, new_figure
-from ._explorers_base import Explorer, int_slider, problem_html
-from ._explorers_geometry import LayerSpec, pooling_problem, receptive_field_masks, receptive_field_sizes
-from .functional import conv_output_shape
+from cnncourse.functional import conv_output_shape
+
+from .base import Explorer, int_slider, problem_html
+from .drawing import CellGrid, add_legend, new_figure
+from .geometry import LayerSpec, pooling_problem, receptive_field_masks, receptive_field_sizes
 
 __all__ = ["ReceptiveFieldExplorer", "MAX_LAYERS"]
 

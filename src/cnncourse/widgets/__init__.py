@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._explorers_conv import ConvExplorer
-from ._explorers_features import FeatureMapExplorer
-from ._explorers_field import ReceptiveFieldExplorer
-from ._explorers_kernel import ConvKernelExplorer
-from ._explorers_pool import PoolingExplorer
+from .conv import ConvExplorer
+from .feature_maps import FeatureMapExplorer
+from .kernel import ConvKernelExplorer
+from .pooling import PoolingExplorer
+from .receptive_field import ReceptiveFieldExplorer
 
 __all__ = [
     "conv_explorer",

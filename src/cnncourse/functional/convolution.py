@@ -1,18 +1,23 @@
 """Batched, multi-channel convolution from scratch: im2col + one matrix product (Sections 7.3-7.4).
 
-Private module: the public name is re-exported by :mod:`cnncourse.functional`.
+Re-exported by :mod:`cnncourse.functional`; :func:`windows` also serves pooling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
-from cnncourse._checks import check_divides, check_tensor, nonnegative_pair, positive_pair
-from cnncourse._corr import check_float_tensor, check_same_dtype
-from cnncourse._shapes import output_hw
+from cnncourse._checks import (
+    IntPair,
+    check_divides,
+    check_float_tensor,
+    check_same_dtype,
+    check_tensor,
+    nonnegative_pair,
+    positive_pair,
+)
+from cnncourse.functional.shapes import output_hw
 
 __all__ = ["conv2d", "windows"]
 
@@ -37,8 +42,8 @@ def windows(X: torch.Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int]
 
 
 def conv2d(X: torch.Tensor, K: torch.Tensor, bias: torch.Tensor | None = None,
-           stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-           dilation: int | Sequence[int] = 1, groups: int = 1) -> torch.Tensor:
+           stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
+           groups: int = 1) -> torch.Tensor:
     """A batched multi-channel 2-D convolution built from scratch; equals ``F.conv2d`` (Sections 7.3-7.4).
 
     im2col: gather every ``C_in/groups x kh x kw`` window into a column, so the convolution becomes
