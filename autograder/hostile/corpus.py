@@ -1,0 +1,324 @@
+"""The hostile submissions of each assignment, their honest twins, and how to write them.
+
+A :class:`Case` is a hostile student. Its fair grade is not typed in: it is the score of its
+honest *twin* (the same submission with the hostile code removed), graded on its own. Cases
+whose kernel runs away or dies name the cell where that happens (``runaway``); they must keep
+at least the points the twin earns in the test cells before it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder import mutants
+from autograder.course import cells, read, source_notebooks
+from autograder.hostile import attacks as A
+from autograder.students import Student, _write_submissions, reference_answers
+from autograder.workspace import Workspace
+
+__all__ = ["Context", "Case", "twins", "cases", "write", "test_order", "floor"]
+
+# Honest students graded first ("a-") and after the hostile ones ("s-"): nbgrader grades in
+# name order, so both classmates graded before and after an attacker are in the batch.
+FIRST = "a-solution"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a hostile submission may need while it is written."""
+
+    ws: Workspace
+    assignment: str
+    port: int  # a TCP listener of the grading machine that no kernel may reach
+
+
+Code = str | Callable[[Context], str]
+Transform = Callable[[NotebookNode, Context], NotebookNode | str]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A hostile submission.
+
+    Attributes:
+        name: the student id.
+        twin: the honest student whose (alone) score is this case's fair grade.
+        attack: one line saying what it does.
+        code: (answer grade_id, code, where) with where ``"before"``, ``"after"`` or
+            ``"instead"`` of the twin's source of that cell.
+        tamper: :class:`autograder.students.Student` tampering of test cells.
+        notebook: rewrites each written notebook (a str return is written as raw text).
+        folder: changes the written submission folder (files, links, deletions).
+        runaway: grade_id of the cell whose execution never ends or kills the kernel.
+        exact: must score exactly the fair grade (not merely at most).
+    """
+
+    name: str
+    twin: str
+    attack: str
+    code: tuple[tuple[str, Code, str], ...] = ()
+    tamper: tuple[tuple[str, str], ...] = ()
+    notebook: Transform | None = None
+    folder: Callable[[Path, Context], None] | None = None
+    runaway: str | None = None
+    exact: bool = False
+    victims: tuple[str, ...] = field(default=())
+
+
+def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
+    """The honest students: solution (twice), blank and, for ps1, three partly right ones."""
+    reference = reference_answers(assignment, ws.course / "source")
+    found = {FIRST: Student(FIRST, reference), "s-solution": Student("s-solution", reference),
+             "s-blank": Student("s-blank", {})}
+    if assignment == "ps1":
+        wrong_image = mutants.load("ps1").mutants["x_diag_vertical_stripes"]
+        zeros = {
+            "y_diag_answer": "Y_diag = torch.zeros(X_diag.shape[0], X_diag.shape[1] - 1)",
+            "y_diag_xt_answer": "Y_diag_XT = torch.zeros(X_diag.shape[1], X_diag.shape[0] - 1)",
+            "y_diag_kt_answer": "Y_diag_KT = torch.zeros(X_diag.shape[0] - 1, X_diag.shape[1])",
+            "corr2d_as_matmul_answer": ("def corr2d_as_matmul_student(X, K):\n"
+                                        "    return torch.zeros(X.shape[0] - K.shape[0] + 1, "
+                                        "X.shape[1] - K.shape[1] + 1)\n"),
+        }
+        without_min = {k: v for k, v in reference.items() if k != "min_kernel_size_answer"}
+        found |= {"s-wrong-image": Student("s-wrong-image", reference | wrong_image),
+                  "s-zeros": Student("s-zeros", reference | zeros),
+                  "s-no-min-kernel": Student("s-no-min-kernel", without_min)}
+    return found
+
+
+def _skip_tests(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["tags"] = ["skip-execution", "raises-exception"]
+    return nb
+
+
+def _tests_to_markdown(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            nb.cells[i] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+    return nb
+
+
+def _repoint_tests(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """Each test cell gets a new grade_id, ``pass`` as source and is no longer locked."""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            meta.update(grade_id=meta["grade_id"] + "_mine", locked=False, points=1000)
+            cell.source = "pass"
+    return nb
+
+
+def _forge_outputs(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    for count, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "code":
+            cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="all tests passed\n")]
+            cell.metadata.setdefault("nbgrader", {}).pop("checksum", None)
+    return nb
+
+
+def _wrong_kernel(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    nb.metadata["language_info"] = {"name": "R"}
+    return nb
+
+
+def _ten_thousand_cells(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    nb.cells += [nbformat.v4.new_code_cell(f"filler = {i}") for i in range(10_000)]
+    return nb
+
+
+def _raw(text: str) -> Transform:
+    return lambda nb, ctx: text
+
+
+def _missing(folder: Path, ctx: Context) -> None:
+    for path in folder.glob("*.ipynb"):
+        path.unlink()
+
+
+def _symlinks(folder: Path, ctx: Context) -> None:
+    (folder / "notes.json").symlink_to(next((ctx.ws.course / "source" / ctx.assignment).glob("*.ipynb")))
+    (folder / "grades.db").symlink_to(ctx.ws.course / "gradebook.db")
+
+
+def _linked_notebook(folder: Path, ctx: Context) -> None:
+    for path in folder.glob("*.ipynb"):
+        path.unlink()
+        path.symlink_to(ctx.ws.path("submitted", FIRST, ctx.assignment, path.name))
+
+
+def _many_files(folder: Path, ctx: Context) -> None:
+    clutter = folder / "clutter"
+    clutter.mkdir()
+    for i in range(20_000):
+        (clutter / f"{i}.txt").touch()
+
+
+def _network(ctx: Context) -> str:
+    return A.network(ctx.port)
+
+
+def cases(assignment: str) -> list[Case]:
+    """The hostile students of ``assignment``: the whole corpus for ps1, a few for the others."""
+    if assignment != "ps1":
+        first = {"ps2": "conv_out_size_answer", "ps3": "pool2d_answer", "ps4": "vgg_block_answer"}[assignment]
+        return [
+            Case("h-fake-grading-module", "s-blank", "replaces cnncourse.grading with no-op checks",
+                 ((first, A.FAKE_GRADING_MODULE, "before"),)),
+            Case("h-transform-cell", "s-blank", "makes every later cell 'pass'",
+                 ((first, A.TRANSFORM_CELL, "before"),)),
+            Case("h-read-source", "s-blank", "runs the solutions of the instructor's source notebook",
+                 ((first, A.RUN_SOURCE_SOLUTIONS, "before"),)),
+            Case("h-os-exit", "s-solution", "os._exit in the second answer cell",
+                 ((_answer_ids(assignment)[1], A.OS_EXIT, "after"),), runaway=_answer_ids(assignment)[1]),
+        ]
+    return _ps1_cases()
+
+
+def _answer_ids(assignment: str) -> list[str]:
+    return [c.grade_id for p in source_notebooks(assignment) for c in cells(read(p)) if c.is_answer]
+
+
+def _ps1_cases() -> list[Case]:
+    x, y, y_xt, y_kt = "x_diag_answer", "y_diag_answer", "y_diag_xt_answer", "y_diag_kt_answer"
+    return [
+        # The kernel runs away or dies; the parts before it still count.
+        Case("h-busy-loop", "s-solution", "endless busy loop in the third answer cell",
+             ((y_xt, A.BUSY_LOOP, "after"),), runaway=y_xt),
+        Case("h-sigint-ignored", "s-no-min-kernel", "min_kernel_size ignores SIGINT/SIGTERM and loops",
+             (("min_kernel_size_answer", A.signal_proof_function("min_kernel_size", "d"), "instead"),),
+             runaway="test_min_kernel_size"),
+        Case("h-os-exit", "s-solution", "os._exit in the fourth answer cell",
+             ((y_kt, A.OS_EXIT, "after"),), runaway=y_kt),
+        Case("h-segfault", "s-solution", "a ctypes segfault in the sixth answer cell",
+             (("transpose_x_answer", A.SEGFAULT, "after"),), runaway="transpose_x_answer"),
+        Case("h-memory-bomb", "s-solution", "6 GiB allocated and touched in the second answer cell",
+             ((y, A.MEMORY_BOMB, "after"),), runaway=y),
+        Case("h-fork-bomb", "s-solution", "forks up to 1,000 sleeping children",
+             (("transpose_k_answer", A.FORK_BOMB, "after"),), runaway="transpose_k_answer"),
+        Case("h-kill-grader", "s-solution", "SIGKILLs its parent (and, if not root, every process it may)",
+             (("apply_k_answer", A.KILL_GRADER, "after"),), runaway="apply_k_answer"),
+        # Later cells run differently.
+        Case("h-input-transformer", "s-blank", "an input transformer empties every later cell",
+             ((x, A.INPUT_TRANSFORMER, "before"),)),
+        Case("h-ast-transformer", "s-blank", "an AST transformer empties every later cell",
+             ((x, A.AST_TRANSFORMER, "before"),)),
+        Case("h-transform-cell", "s-blank", "shell.transform_cell turns every later cell into 'pass'",
+             ((x, A.TRANSFORM_CELL, "before"),)),
+        Case("h-custom-exc", "s-blank", "set_custom_exc swallows every later exception",
+             ((x, A.CUSTOM_EXC, "before"),)),
+        Case("h-showtraceback", "s-blank", "showtraceback is a no-op: errors leave no output",
+             ((x, A.SHOWTRACEBACK, "before"),)),
+        Case("h-pre-run-cell", "s-wrong-image", "a pre_run_cell callback makes the checks no-ops",
+             ((x, A.PRE_RUN_CELL, "after"),)),
+        Case("h-post-run-cell", "s-wrong-image", "a post_run_cell callback makes the checks no-ops",
+             ((x, A.POST_RUN_CELL, "after"),)),
+        Case("h-grading-no-ops", "s-wrong-image", "monkeypatches every cnncourse.grading check to a no-op",
+             ((x, A.GRADING_NO_OPS, "after"),)),
+        Case("h-fake-grading-module", "s-wrong-image", "a fake cnncourse.grading in sys.modules",
+             ((x, A.FAKE_GRADING_MODULE, "after"),)),
+        Case("h-settrace", "s-zeros", "sys.settrace makes check_close compare the oracle with itself",
+             ((x, A.SETTRACE, "after"),)),
+        Case("h-torch-equal", "s-zeros", "torch's comparisons (isclose, allclose, __eq__, ...) always agree",
+             ((x, A.TORCH_ALWAYS_EQUAL, "after"),)),
+        Case("h-fake-corr2d", "s-zeros", "the corr2d oracle returns zeros, like the answers",
+             ((x, A.FAKE_CORR2D, "after"),)),
+        # Reading and writing what belongs to the instructor or to classmates.
+        Case("h-read-source", "s-blank", "runs the solutions of the instructor's source notebook",
+             ((x, A.RUN_SOURCE_SOLUTIONS, "before"),)),
+        Case("h-read-gradebook", "s-blank", "runs the solution cells stored in gradebook.db",
+             ((x, A.RUN_GRADEBOOK_SOLUTIONS, "before"),)),
+        Case("h-leak-hidden", "s-blank", "prints the hidden tests into its own feedback",
+             ((x, A.LEAK_HIDDEN_TESTS, "before"),)),
+        Case("h-sql-update", "s-wrong-image", "SQL UPDATE of gradebook.db (itself +1000, a classmate +100)",
+             ((x, A.SQL_UPDATE, "after"),), victims=(FIRST,)),
+        Case("h-overwrite-classmates", "s-solution", "blanks two classmates' notebooks",
+             ((x, A.OVERWRITE_CLASSMATES, "after"),), victims=("s-solution", "s-zeros")),
+        Case("h-escaped-daemon", "s-solution", "a setsid daemon keeps attacking classmates and the gradebook",
+             ((x, A.ESCAPED_DAEMON, "after"),), victims=("s-wrong-image", "s-no-min-kernel")),
+        Case("h-poison-config", "s-solution", "appends code to nbgrader_config.py, writes into source/",
+             ((x, A.POISON_CONFIG, "after"),)),
+        Case("h-network", "s-solution", "connects to a listener of the grading machine and to 1.1.1.1",
+             ((x, _network, "after"),)),
+        Case("h-sixty-mb", "s-solution", "prints 60 MB", ((x, A.SIXTY_MB, "after"),)),
+        Case("h-forged-autograded", "s-blank", "rewrites the notebook files in its working folder",
+             ((x, A.FORGED_AUTOGRADED, "before"),)),
+        # The submission itself is hostile or broken.
+        Case("h-tampered-tests", "s-wrong-image", "test cells edited to pass, deleted, given 1000 points",
+             tamper=(("pass", "test_x_diag"), ("delete", "test_y_diag"), ("points", "test_apply_k"))),
+        Case("h-repointed-tests", "s-wrong-image", "test cells renamed, unlocked, 'pass', 1000 points",
+             notebook=_repoint_tests),
+        Case("h-skip-execution", "s-wrong-image", "test cells tagged skip-execution", notebook=_skip_tests),
+        Case("h-markdown-tests", "s-wrong-image", "test cells turned into markdown cells",
+             notebook=_tests_to_markdown),
+        Case("h-forged-outputs", "s-blank", "every code cell carries a forged 'all tests passed' output",
+             notebook=_forge_outputs),
+        Case("h-symlinks", "s-blank", "links to the source notebook and gradebook.db in its folder",
+             ((x, A.READ_SYMLINKS, "before"),), folder=_symlinks),
+        Case("h-linked-notebook", "s-blank", "its notebook is a symlink to a classmate's",
+             folder=_linked_notebook),
+        Case("h-many-files", "s-solution", "20,000 files in the submission folder", folder=_many_files),
+        Case("h-ten-thousand-cells", "s-solution", "10,000 extra code cells", notebook=_ten_thousand_cells),
+        Case("h-wrong-kernel", "s-solution", "kernelspec 'ir' (R)", notebook=_wrong_kernel, exact=True),
+        Case("h-malformed-json", "s-blank", "the notebook is not JSON", notebook=_raw('{"cells": [')),
+        Case("h-empty-file", "s-blank", "the notebook is an empty file", notebook=_raw("")),
+        Case("h-missing-notebook", "s-blank", "no notebook in the folder", folder=_missing),
+    ]
+
+
+def _prelude(ctx: Context, case: Case) -> str:
+    victims = list(case.victims) or [FIRST]
+    return f"_ASSIGNMENT, _ME, _VICTIMS = {ctx.assignment!r}, {case.name!r}, {victims!r}\n"
+
+
+def _student(case: Case, twin: Student, release_sources: dict[str, str], ctx: Context) -> Student:
+    answers = dict(twin.answers)
+    for grade_id, code, where in case.code:
+        text = _prelude(ctx, case) + (code(ctx) if callable(code) else code)
+        honest = answers.get(grade_id, release_sources[grade_id])
+        answers[grade_id] = {"before": text + "\n" + honest, "after": honest + "\n" + text,
+                             "instead": text}[where]
+    return Student(case.name, answers, case.tamper)
+
+
+def write(ctx: Context, honest: dict[str, Student], hostile: list[Case]) -> None:
+    """Write the honest and hostile submissions into ``<course>/submitted`` (the release must exist)."""
+    release = [read(p) for p in sorted(ctx.ws.path("release", ctx.assignment).glob("*.ipynb"))]
+    release_sources = {c.grade_id: c.source for nb in release for c in cells(nb)}
+    _write_submissions(ctx.ws, ctx.assignment, list(honest.values()))
+    for case in hostile:
+        _write_submissions(ctx.ws, ctx.assignment, [_student(case, honest[case.twin], release_sources, ctx)])
+        folder = ctx.ws.path("submitted", case.name, ctx.assignment)
+        if case.notebook is not None:
+            for path in sorted(folder.glob("*.ipynb")):
+                result = case.notebook(read(path), ctx)
+                path.write_text(result if isinstance(result, str) else json.dumps(result, indent=1))
+        if case.folder is not None:
+            case.folder(folder, ctx)
+    os.sync()
+
+
+def test_order(ws: Workspace, assignment: str) -> list[tuple[str, bool]]:
+    """(grade_id, is_test) of every answer and test cell, in notebook order."""
+    return [(c.grade_id, c.is_test) for p in source_notebooks(assignment, ws.course / "source")
+            for c in cells(read(p)) if c.is_answer or c.is_test]
+
+
+def floor(order: list[tuple[str, bool]], runaway: str | None, twin_cells: dict[str, float]) -> float:
+    """The points the twin earns in the test cells before ``runaway`` (0 without one)."""
+    if runaway is None:
+        return 0.0
+    before = [g for g, is_test in order[:[g for g, _ in order].index(runaway)] if is_test]
+    return sum(twin_cells.get(g, 0.0) for g in before)
