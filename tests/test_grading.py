@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -13,12 +14,18 @@ from cnncourse.grading import (
     answer_digest,
     check_choice,
     check_close,
-    check_one_matrix_product,
+    check_difference_kernel,
+    check_letter,
+    check_matrix_product,
+    check_pool,
     check_shape,
     check_tensor_like,
+    difference_kernel_problem,
     forbid_calls,
+    no_modules_built,
     normalise_answer,
     quiet,
+    ready_made_refused,
     torch_calls,
 )
 
@@ -148,42 +155,119 @@ def test_forbid_calls_blocks_names_in_dicts_and_modules_and_restores_them():
     assert "missing_name" not in namespace
 
 
-def _one_product(X, K):
-    return torch.ones(1, X.numel()) @ X.reshape(-1, 1)
+def _patches_times_kernel(X, K):
+    """The other honest answer: a matrix of flattened image patches times the flattened kernel."""
+    kh, kw = K.shape
+    out_h, out_w = X.shape[0] - kh + 1, X.shape[1] - kw + 1
+    patches = torch.stack([X[i:i + kh, j:j + kw].reshape(-1) for i in range(out_h) for j in range(out_w)])
+    return (patches @ K.reshape(-1)).reshape(out_h, out_w)
 
 
-def _no_product(X, K):
-    return (X * 2).sum()
+def _window_sums_and_an_identity_product(X, K):
+    Y = cnncourse.functional.corr2d(X, K)
+    return (torch.eye(Y.numel()) @ Y.reshape(-1)).reshape(Y.shape)
+
+
+def _window_sums_and_a_dummy_product(X, K):
+    return cnncourse.functional.corr2d(X, K) * (torch.ones(1) @ torch.ones(1))
 
 
 def _two_products(X, K):
-    return (X @ X.T) @ X
+    half = cnncourse.functional.corr2d_as_matmul(X, K)
+    return half @ torch.eye(half.shape[1])
 
 
 def _convolution(X, K):
-    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0] @ torch.ones(3, 1)
+    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0]
+
+
+def _no_product(X, K):
+    return cnncourse.functional.corr2d(X, K)
 
 
 @pytest.mark.parametrize(("fn", "message"), [
     (_no_product, "performs no matrix product"),
     (_two_products, "performs 2 matrix products"),
     (_convolution, "calls conv2d; build the matrix product yourself"),
+    (_window_sums_and_an_identity_product, "changes with both X and K"),
+    (_window_sums_and_a_dummy_product, "does not produce the output"),
 ])
-def test_check_one_matrix_product_rejects_other_ways_of_computing(fn, message):
+def test_check_matrix_product_rejects_computations_that_are_not_one_product(fn, message):
     with pytest.raises(AssertionError, match=message):
-        check_one_matrix_product("f", fn, torch.ones(3, 3), torch.ones(1, 1))
+        check_matrix_product("f", fn, torch.randn(4, 5), torch.randn(2, 3))
 
 
-def test_check_one_matrix_product_returns_the_result_of_a_single_product():
-    result = check_one_matrix_product("f", _one_product, torch.ones(2, 2), torch.ones(1, 1))
-    assert torch.equal(result, torch.tensor([[4.0]]))
-
-
-def test_library_corr2d_as_matmul_is_one_matrix_product():
-    """The library's own answer to the exercise passes the exercise's check."""
+@pytest.mark.parametrize("fn", [cnncourse.functional.corr2d_as_matmul, _patches_times_kernel])
+def test_check_matrix_product_accepts_a_kernel_matrix_times_the_image_either_way_round(fn):
     X, K = torch.randn(5, 6), torch.randn(2, 3)
-    result = check_one_matrix_product("corr2d_as_matmul", cnncourse.functional.corr2d_as_matmul, X, K)
+    result = check_matrix_product("corr2d_as_matmul", fn, X, K)
     torch.testing.assert_close(result, cnncourse.functional.corr2d(X, K))
+
+
+def test_check_matrix_product_accepts_a_1x1_convolution_as_one_product():
+    def conv1x1(X, K):
+        c_in, h, w = X.shape
+        return (K.reshape(K.shape[0], c_in) @ X.reshape(c_in, h * w)).reshape(-1, h, w)
+
+    check_matrix_product("conv1x1", conv1x1, torch.randn(3, 4, 5), torch.randn(2, 3, 1, 1))
+
+
+def _binomial_kernel(order):
+    return torch.tensor([[(-1.0) ** i * math.comb(order, i) for i in range(order + 1)]])
+
+
+@pytest.mark.parametrize("order", range(1, 9))
+def test_difference_kernels_of_every_order_pass_in_any_scale_and_direction(order):
+    assert difference_kernel_problem(_binomial_kernel(order), order) is None
+    assert difference_kernel_problem(-2.5 * _binomial_kernel(order).flip(1), order) is None
+
+
+@pytest.mark.parametrize(("kernel", "order", "message"), [
+    ([[1.0, -1.0, 1.0]], 2, "polynomial of degree 0"),  # alternating signs: right for order 1 only
+    ([[1.0, -2.0, 1.0]], 3, "polynomial of degree 2"),  # the second difference for the third
+    ([[1.0, -3.0, 3.0, -1.0, 0.0]], 3, "narrower kernel"),
+    ([[0.0, 0.0, 0.0]], 2, "all zeros"),
+    ([[1.0], [-2.0], [1.0]], 2, "one row"),
+])
+def test_wrong_difference_kernels_fail_with_the_polynomial_they_get_wrong(kernel, order, message):
+    with pytest.raises(AssertionError, match=message):
+        check_difference_kernel("difference_kernel(d)", torch.tensor(kernel), order)
+
+
+def test_check_letter_accepts_any_listed_letter_and_says_nothing_about_which_is_right():
+    for letter in "ABCDabcd":
+        check_letter("answer", letter)
+    with pytest.raises(AssertionError, match="one of the letters A, B, C, D"):
+        check_letter("answer", "B or C")
+
+
+def test_ready_made_refused_blocks_library_functions_under_an_alias_and_restores_them():
+    namespace = {"my_pool": cnncourse.functional.pool2d, "mine": lambda: 1}
+    with ready_made_refused(["pool2d"], namespace, hint="write it yourself"):
+        with pytest.raises(AssertionError, match="must not call my_pool. write it yourself"):
+            namespace["my_pool"](torch.ones(2, 2), 1)
+        with pytest.raises(AssertionError, match="must not call pool2d"):
+            cnncourse.functional.pool2d(torch.ones(2, 2), 1)
+        assert namespace["mine"]() == 1
+    assert namespace["my_pool"] is cnncourse.functional.pool2d
+
+
+def test_no_modules_built_refuses_constructing_layers_and_restores_them():
+    with no_modules_built("count"), pytest.raises(AssertionError, match="count built a torch.nn module"):
+        torch.nn.Linear(2, 2)
+    assert torch.nn.Linear(2, 2).weight.shape == (2, 2)
+
+
+def test_check_pool_refuses_pytorch_pooling_inside_the_students_function():
+    def cheat(X, pool_size, stride=None, padding=0, mode="max"):
+        return torch.nn.functional.max_pool2d(X[None, None], pool_size, stride=stride or pool_size)[0, 0]
+
+    with pytest.raises(AssertionError, match="must not call max_pool2d"):
+        check_pool(cheat, {}, torch.randn(4, 4), 2)
+    def by_hand(X, pool_size, stride=None, padding=0, mode="max"):
+        return X.unfold(0, pool_size, pool_size).unfold(1, pool_size, pool_size).amax(dim=(-2, -1))
+
+    check_pool(by_hand, {}, torch.randn(4, 6), 2)
 
 
 def test_every_public_name_is_exported():

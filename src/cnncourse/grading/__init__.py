@@ -2,11 +2,13 @@
 
 Every check raises ``AssertionError`` with a message that says what is wrong and where to
 look, never what the expected answer is. Multiple-choice answers are compared through a
-salted hash (:func:`answer_digest`), so a released notebook does not contain the letter.
+salted hash (:func:`answer_digest`), so not even the source of a test shows the letter.
 
-Modules, by job: :mod:`.checks` (tensors, shapes, values), :mod:`.choices` (hashed answers),
-:mod:`.calls` (which torch functions a student's code calls; refusing forbidden ones) and
-problem-specific checkers such as :mod:`.diagonal`.
+Modules, by job: :mod:`.checks` (tensors, shapes, values), :mod:`.choices` (answers to
+questions), :mod:`.calls` (which torch functions a student's code calls; refusing ready-made
+ones under any alias), :mod:`.modules` (blocks built from torch.nn), and the problem-specific
+checkers :mod:`.diagonal`, :mod:`.differences`, :mod:`.products`, :mod:`.pooling` and
+:mod:`.normalization`.
 
 Typical test cell::
 
@@ -15,23 +17,43 @@ Typical test cell::
     check_close("Y_diag", Y_diag, corr2d(X_diag, K), hint="compute it with corr2d and K")
 """
 
-from cnncourse.grading.calls import MATRIX_PRODUCTS, check_one_matrix_product, forbid_calls, torch_calls
+from cnncourse.grading.calls import forbid_calls, no_modules_built, ready_made_refused, torch_calls
 from cnncourse.grading.checks import check_close, check_shape, check_tensor_like, quiet
-from cnncourse.grading.choices import answer_digest, check_choice, normalise_answer
+from cnncourse.grading.choices import answer_digest, check_choice, check_letter, normalise_answer
 from cnncourse.grading.diagonal import check_diagonal_edges, diagonal_edge_problem
+from cnncourse.grading.differences import check_difference_kernel, difference_kernel_problem
+from cnncourse.grading.modules import forward_or_explain, parameter_count, same_forward
+from cnncourse.grading.normalization import call_batch_norm, random_batch_norm_inputs, reference_batch_norm
+from cnncourse.grading.pooling import POOLING_READY_MADE, check_pool, torch_pool
+from cnncourse.grading.products import CONVOLUTIONS, MATRIX_PRODUCTS, check_matrix_product
 
 __all__ = [
     "quiet",
     "normalise_answer",
     "answer_digest",
+    "check_letter",
     "check_choice",
     "check_tensor_like",
     "check_shape",
     "check_close",
     "diagonal_edge_problem",
     "check_diagonal_edges",
+    "difference_kernel_problem",
+    "check_difference_kernel",
     "torch_calls",
     "forbid_calls",
+    "ready_made_refused",
+    "no_modules_built",
     "MATRIX_PRODUCTS",
-    "check_one_matrix_product",
+    "CONVOLUTIONS",
+    "check_matrix_product",
+    "POOLING_READY_MADE",
+    "torch_pool",
+    "check_pool",
+    "reference_batch_norm",
+    "random_batch_norm_inputs",
+    "call_batch_norm",
+    "parameter_count",
+    "forward_or_explain",
+    "same_forward",
 ]

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["torch_calls", "forbid_calls", "MATRIX_PRODUCTS", "check_one_matrix_product"]
+__all__ = ["torch_calls", "forbid_calls", "ready_made_refused", "no_modules_built"]
 
 
 class _Recorder(TorchFunctionMode):
@@ -59,36 +61,58 @@ def forbid_calls(names: Sequence[str], *namespaces: dict | ModuleType, hint: str
             table[name] = original
 
 
-# Torch functions that multiply matrices (or vectors), by the name TorchFunctionMode sees.
-MATRIX_PRODUCTS = frozenset({
-    "matmul", "__matmul__", "__rmatmul__", "mm", "mv", "bmm", "dot", "vdot", "inner", "einsum",
-    "tensordot", "linear", "addmm", "addmv", "addbmm", "baddbmm", "multi_dot", "chain_matmul",
-})
-_CONVOLUTIONS = frozenset({
-    "conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d",
-})
+def _defining_modules(names: Sequence[str], modules: Sequence[ModuleType]) -> list[ModuleType]:
+    """The modules where the callables ``names`` of ``modules`` are defined (sorted by name)."""
+    found = {}
+    for module in modules:
+        for name in names:
+            value = vars(module).get(name)
+            home = sys.modules.get(getattr(value, "__module__", None) or "") if callable(value) else None
+            if home is not None and not isinstance(value, ModuleType):
+                found[home.__name__] = home
+    return [found[key] for key in sorted(found)]
 
 
-def check_one_matrix_product(name: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Check that ``fn(*args)`` does its work with exactly one matrix product and no convolution op.
+def ready_made_refused(names: Sequence[str], namespace: dict, *modules: ModuleType,
+                       hint: str = "") -> contextlib.ExitStack:
+    """Refuse the ready-made versions of a part while the student's code runs (Sections 7.2-8.6).
+
+    ``names`` are refused in ``modules`` (default: torch, torch.nn.functional and
+    cnncourse.functional), in the modules that define them, and under any alias in
+    ``namespace`` (a notebook's ``globals()``) that points at one of those objects.
+    Functions the student wrote keep working, whatever their name.
 
     Returns:
-        The result of the call, for further checks.
+        An ExitStack to use as ``with ready_made_refused(...):``.
     """
-    result, calls = torch_calls(fn, *args)
-    convolutions = sorted(set(calls) & _CONVOLUTIONS)
-    if convolutions:
-        raise AssertionError(f"{name} calls {', '.join(convolutions)}; build the matrix product yourself")
-    products = [call for call in calls if call in MATRIX_PRODUCTS]
-    if not products:
-        raise AssertionError(
-            f"{name} performs no matrix product (@, torch.matmul, torch.mm, torch.mv, ...); "
-            "the exercise asks for the whole cross-correlation as one matrix product"
-        )
-    if len(products) > 1:
-        raise AssertionError(
-            f"{name} performs {len(products)} matrix products for one input; arrange the numbers so "
-            "that a single product computes every output entry at once"
-        )
-    return result
+    if not modules:
+        import cnncourse.functional
+
+        modules = (torch.nn.functional, torch, cnncourse.functional)
+    everywhere = [*modules, *(m for m in _defining_modules(names, modules) if m not in modules)]
+    originals = {id(vars(module)[name]) for module in everywhere for name in names if name in vars(module)}
+    aliases = [key for key, value in namespace.items() if id(value) in originals]
+    stack = contextlib.ExitStack()
+    stack.enter_context(forbid_calls(names, *everywhere, hint=hint))
+    stack.enter_context(forbid_calls(aliases, namespace, hint=hint))
+    return stack
+
+
+@contextlib.contextmanager
+def no_modules_built(who: str) -> Iterator[None]:
+    """Within the block, constructing any ``torch.nn.Module`` raises AssertionError (Section 8.4).
+
+    For parts whose answer is arithmetic: the student counts, the library does not.
+    """
+    from torch import nn
+
+    original = nn.Module.__init__
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"{who} built a torch.nn module; count the parameters with arithmetic instead")
+
+    nn.Module.__init__ = refuse
+    try:
+        yield
+    finally:
+        nn.Module.__init__ = original

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-__all__ = ["normalise_answer", "answer_digest", "check_choice"]
+__all__ = ["normalise_answer", "answer_digest", "check_letter", "check_choice"]
 
 
 def _canonical_number(x: float) -> str:
@@ -50,6 +50,20 @@ def answer_digest(value: object, salt: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def check_letter(name: str, value: object, choices: str = "ABCD") -> None:
+    """Check only that a multiple-choice answer is well-formed: exactly one of ``choices``.
+
+    The visible self-check of a question uses this, so four tries cannot find the answer;
+    the hidden :func:`check_choice` decides the grade.
+    """
+    try:
+        answer = normalise_answer(value)
+    except TypeError as error:
+        raise AssertionError(f"{name} should be one letter such as 'A' ({error})") from None
+    if answer not in tuple(choices):  # a letter, not a substring ("AB")
+        raise AssertionError(f"{name} should be one of the letters {', '.join(choices)}; got {value!r}")
+
+
 def check_choice(name: str, value: object, digest: str, hint: str = "", choices: str | None = None) -> None:
     """Check a multiple-choice (or numeric) answer against a digest made by :func:`answer_digest`.
 
@@ -60,12 +74,11 @@ def check_choice(name: str, value: object, digest: str, hint: str = "", choices:
         hint: where to look when the answer is wrong.
         choices: the allowed letters, e.g. ``"ABCD"``; anything else is rejected as malformed.
     """
+    if choices is not None:
+        check_letter(name, value, choices)
     try:
         answer = normalise_answer(value)
     except TypeError as error:
         raise AssertionError(f"{name} should be one letter such as 'A' ({error})") from None
-    if choices is not None and answer not in tuple(choices):  # a letter, not a substring ("AB")
-        allowed = ", ".join(choices)
-        raise AssertionError(f"{name} should be one of the letters {allowed}; got {value!r}")
     if answer_digest(answer, salt=name) != digest:
         raise AssertionError(f"{name} = {value!r} is not the right choice. {hint}".rstrip())

@@ -1,0 +1,55 @@
+"""Problem-specific checker for batch normalization written by hand (Section 8.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["reference_batch_norm", "random_batch_norm_inputs", "call_batch_norm"]
+
+_ARGUMENTS = ("X", "gamma", "beta", "running_mean", "running_var")
+
+
+def reference_batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running_mean: torch.Tensor,
+                         running_var: torch.Tensor, training: bool, momentum: float = 0.1,
+                         eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PyTorch's batch norm as ``(Y, new_running_mean, new_running_var)``; the inputs stay untouched."""
+    mean, var = running_mean.clone(), running_var.clone()
+    Y = F.batch_norm(X, mean, var, gamma, beta, training=training, momentum=momentum, eps=eps)
+    return Y, mean, var
+
+
+def random_batch_norm_inputs(shape: tuple[int, ...], generator: torch.Generator,
+                             small_channel: bool = False) -> tuple[torch.Tensor, ...]:
+    """X of ``shape`` (N, C, ...) and random (C,) gamma, beta, running_mean, running_var in float64.
+
+    With ``small_channel`` the first channel varies by about 1e-3, so ``eps`` decides its result.
+    """
+    C = shape[1]
+    X = 2.0 + 3.0 * torch.randn(*shape, generator=generator, dtype=torch.float64)
+    if small_channel:
+        X[:, 0] = 1.0 + 1e-3 * torch.randn(X[:, 0].shape, generator=generator, dtype=torch.float64)
+    gamma = 1.0 + 0.5 * torch.randn(C, generator=generator, dtype=torch.float64)
+    beta = torch.randn(C, generator=generator, dtype=torch.float64)
+    running_mean = torch.randn(C, generator=generator, dtype=torch.float64)
+    running_var = 0.5 + torch.rand(C, generator=generator, dtype=torch.float64)
+    return X, gamma, beta, running_mean, running_var
+
+
+def call_batch_norm(fn: Callable[..., Any], X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+                    running_mean: torch.Tensor, running_var: torch.Tensor, training: bool,
+                    momentum: float = 0.1, eps: float = 1e-5, name: str = "batch_norm_student") -> tuple:
+    """Call the student's batch norm; check it returns three values and changes no argument in place."""
+    inputs = (X, gamma, beta, running_mean, running_var)
+    before = [t.clone() for t in inputs]
+    result = fn(X, gamma, beta, running_mean, running_var, training, momentum=momentum, eps=eps)
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise AssertionError(f"{name} should return a tuple (Y, new_running_mean, new_running_var)")
+    for argument, old, new in zip(_ARGUMENTS, before, inputs, strict=True):
+        if not torch.equal(old, new):
+            raise AssertionError(f"{name} changed its argument {argument} in place; compute new tensors and "
+                                 "return them")
+    return result
