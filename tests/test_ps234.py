@@ -1,65 +1,73 @@
-"""Problem sets 2-4 run in-process: the reference answers pass every test cell, the release stubs
-fail every one, each mutant of ``autograder/mutants`` loses points, and the partial student
-scores exactly PARTIAL["expected_score"].
+"""All four problem sets, run in-process: the reference answers pass every test cell, the released
+stubs fail every one, each mutant of ``autograder/mutants`` loses points, and the partial student
+scores exactly ``PARTIAL["expected_score"]``.
 
-The cells are executed with ``exec`` in one namespace per run (no kernel, no nbgrader), so this
-is a quick check while editing a notebook; ``python -m autograder validate|students`` runs the
-real pipeline.
+The release is made by nbgrader's own ClearSolutions and ClearHiddenTests preprocessors (what
+``generate_assignment`` runs), the cells are found by ``autograder.course.cells`` and the reference
+answers by ``autograder.regions.reference_source``, so this checks what the real pipeline grades.
+Cells run with ``exec`` in one namespace per run (no kernel, no nbgrader); while editing a notebook
+this answers in seconds what ``python -m autograder validate|students`` answers in minutes.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
+import copy
 import warnings
-from pathlib import Path
 
-import nbformat
 import pytest
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {
-    "ps2": ROOT / "course/source/ps2/padding_stride_channels.ipynb",
-    "ps3": ROOT / "course/source/ps3/pooling_lenet.ipynb",
-    "ps4": ROOT / "course/source/ps4/modern_cnns.ipynb",
-}
-TOTAL_POINTS = {"ps2": 13, "ps3": 15, "ps4": 20}
-_SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S)
+from autograder import mutants
+from autograder.course import assignments, cells, read, source_notebooks
+from autograder.regions import reference_source
+
+ASSIGNMENTS = assignments()
 
 
-def _released(source: str) -> str:
-    """An answer cell as nbgrader releases it: every solution region becomes the stub."""
-    return _SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()", source)
+def _notebook(assignment: str):
+    (path,) = source_notebooks(assignment)
+    return read(path)
 
 
-def _code_cells(assignment: str) -> list[tuple[str, dict, str]]:
-    nb = nbformat.read(NOTEBOOKS[assignment], as_version=4)
-    return [(c.metadata.get("nbgrader", {}).get("grade_id", ""), c.metadata.get("nbgrader", {}), c.source)
-            for c in nb.cells if c.cell_type == "code"]
+def _released_answers(assignment: str) -> dict[str, str]:
+    """Every answer cell's source as a student receives it."""
+    nb = copy.deepcopy(_notebook(assignment))
+    nb, _ = ClearSolutions().preprocess(nb, {})
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    return {c.grade_id: c.source for c in cells(nb) if c.is_answer and c.cell_type == "code"}
 
 
-def _run(assignment: str, answers: dict[str, str] | None = None,
-         released: bool = False, solved: tuple[str, ...] = ()) -> dict[str, tuple[float, str | None]]:
-    """Execute the notebook; for every test cell its points and None (passed) or the error."""
-    answers = answers or {}
+def _reference_answers(assignment: str) -> dict[str, str]:
+    return {c.grade_id: reference_source(c.source) for c in cells(_notebook(assignment))
+            if c.is_answer and c.cell_type == "code"}
+
+
+def _run(assignment: str, answers: dict[str, str]) -> dict[str, tuple[float, str | None]]:
+    """Execute the source notebook with ``answers`` in its answer cells and the source's test cells.
+
+    Returns:
+        For every graded test cell, its points and None (passed) or the error it raised.
+    """
+    nb = _notebook(assignment)
+    by_index = {c.index: c for c in cells(nb)}
     namespace: dict = {"__name__": "__main__"}
     results = {}
     with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBGRADER_EXECUTION", "autograde")
         mp.setenv("MPLBACKEND", "agg")
-        for grade_id, meta, source in _code_cells(assignment):
-            if meta.get("solution"):
-                if grade_id in answers:
-                    source = answers[grade_id]
-                elif released and grade_id not in solved:
-                    source = _released(source)
+        for index, raw in enumerate(nb.cells):
+            if raw.cell_type != "code":
+                continue
+            cell = by_index.get(index)
+            answer = cell is not None and cell.is_answer
+            source = answers.get(cell.grade_id, raw.source) if answer else raw.source
             try:
-                exec(compile(source, grade_id or "cell", "exec"), namespace)  # noqa: S102
+                exec(compile(source, cell.grade_id if cell else f"cell {index}", "exec"), namespace)  # noqa: S102
                 error = None
             except Exception as exc:  # noqa: BLE001 - a failing cell is data here
                 error = f"{type(exc).__name__}: {exc}"
-            if meta.get("grade"):
-                results[grade_id] = (float(meta["points"]), error)
+            if cell is not None and cell.is_test and cell.points > 0:
+                results[cell.grade_id] = (cell.points, error)
     return results
 
 
@@ -67,42 +75,40 @@ def _score(results: dict[str, tuple[float, str | None]]) -> float:
     return sum(points for points, error in results.values() if error is None)
 
 
-def _mutants(assignment: str):
-    return importlib.import_module(f"autograder.mutants.{assignment}")
-
-
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_answers_pass_every_test_cell(assignment):
-    results = _run(assignment)
+    results = _run(assignment, _reference_answers(assignment))
     failed = {gid: error for gid, (_, error) in results.items() if error}
-    assert not failed
-    assert sum(points for points, _ in results.values()) == TOTAL_POINTS[assignment]
+    assert results and not failed
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_released_stubs_fail_every_test_cell(assignment):
-    results = _run(assignment, released=True)
+    results = _run(assignment, _released_answers(assignment))
     passed = [gid for gid, (_, error) in results.items() if error is None]
-    assert not passed
+    assert results and not passed
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_partial_student_scores_what_partial_promises(assignment):
-    partial = _mutants(assignment).PARTIAL
-    results = _run(assignment, partial.get("replacements"), released=True, solved=tuple(partial["solved"]))
-    assert _score(results) == partial["expected_score"]
+    spec = mutants.load(assignment)
+    answers = _released_answers(assignment)
+    reference = _reference_answers(assignment)
+    answers |= {gid: spec.replacements.get(gid, reference[gid]) for gid in spec.solved}
+    assert _score(_run(assignment, answers)) == spec.expected_score
 
 
 def _mutant_cases():
-    for assignment in NOTEBOOKS:
-        for name in _mutants(assignment).MUTANTS:
+    for assignment in ASSIGNMENTS:
+        for name in mutants.load(assignment).mutants:
             yield pytest.param(assignment, name, id=f"{assignment}-{name}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "name"), list(_mutant_cases()))
 def test_every_mutant_loses_points_with_a_message(assignment, name):
-    results = _run(assignment, _mutants(assignment).MUTANTS[name])
+    answers = _reference_answers(assignment) | mutants.load(assignment).mutants[name]
+    results = _run(assignment, answers)
     lost = {gid: error for gid, (_, error) in results.items() if error}
     assert lost, f"{assignment} mutant {name!r} keeps full marks"
     # A failure explains itself: an AssertionError from the checks, or the student's own error.

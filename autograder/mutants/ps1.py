@@ -24,6 +24,19 @@ def _kernel(values: str) -> str:
     return f"second_derivative_kernel = torch.tensor({values})"
 
 
+_WINDOW_SUMS = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i:i + kh, j:j + kw] * K).sum()
+'''
+_LONGEST = [("apply_k", "answer_apply_K", "C"), ("transpose_x", "answer_transpose_X", "D"),
+            ("transpose_k", "answer_transpose_K", "A")]
+
+
+def _difference(body: str) -> str:
+    return "def difference_kernel(d):\n" + body
+
+
 _PER_PIXEL = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
@@ -52,14 +65,35 @@ MUTANTS = {
     "apply_k_all_zeros": {"apply_k_answer": 'answer_apply_K = "A"'},
     "apply_k_two_letters": {"apply_k_answer": 'answer_apply_K = "B or C"'},
     "transpose_x_is_transpose": {"transpose_x_answer": 'answer_transpose_X = "A"'},
+    "transpose_x_shape_mixed_up": {"transpose_x_answer": 'answer_transpose_X = "D"'},
     "transpose_k_same_kernel": {"transpose_k_answer": 'answer_transpose_K = "B"'},
+    # A student who picks the longest option every time (the surface cue the options no longer give).
+    **{f"longest_option_{part}": {f"{part}_answer": f'{name} = "{letter}"'}
+       for part, name, letter in _LONGEST},
     # 4. Kernel design.
     "second_derivative_first_difference": {"second_derivative_answer": _kernel("[[1.0, -1.0, 0.0]]")},
     "second_derivative_all_zeros": {"second_derivative_answer": _kernel("[[0.0, 0.0, 0.0]]")},
     "second_derivative_column": {"second_derivative_answer": _kernel("[[1.0], [-2.0], [1.0]]")},
     "second_derivative_averaging": {"second_derivative_answer": _kernel("[[0.25, 0.5, 0.25]]")},
-    "min_kernel_size_off_by_one": {"min_kernel_size_answer": "def min_kernel_size(d):\n    return d"},
-    "min_kernel_size_doubles": {"min_kernel_size_answer": "def min_kernel_size(d):\n    return 2 * d"},
+    # Kernels that fit the two examples the prompt gives (d = 1 and d = 2) but not the idea.
+    "difference_kernel_table_then_ends": {"difference_kernel_answer": _difference(
+        "    known = {1: [1.0, -1.0], 2: [1.0, -2.0, 1.0]}\n"
+        "    return torch.tensor([known.get(d, [1.0] + [0.0] * (d - 1) + [-1.0])])\n")},
+    "difference_kernel_alternating_ones": {"difference_kernel_answer": _difference(
+        "    return torch.tensor([[(-1.0) ** i for i in range(d + 1)]])\n")},
+    "difference_kernel_linear_middle": {"difference_kernel_answer": _difference(
+        "    middle = [-float(d)] * (d - 1) if d > 1 else []\n"
+        "    return torch.tensor([[1.0] + middle + [1.0 if d > 1 else -1.0]])\n")},
+    "difference_kernel_one_too_wide": {"difference_kernel_answer": _difference(
+        "    c = torch.tensor([1.0])\n"
+        "    for _ in range(d):\n"
+        "        c = torch.cat([c, torch.zeros(1)]) - torch.cat([torch.zeros(1), c])\n"
+        "    return torch.cat([c, torch.zeros(1)])[None]\n")},
+    "difference_kernel_one_difference_short": {"difference_kernel_answer": _difference(
+        "    c = torch.tensor([1.0])\n"
+        "    for _ in range(d - 1):\n"
+        "        c = torch.cat([c, torch.zeros(1)]) - torch.cat([torch.zeros(1), c])\n"
+        "    return torch.cat([c, torch.zeros(1)])[None]\n")},
     # 5. Cross-correlation as a matrix product.
     "matmul_flipped_kernel": {"corr2d_as_matmul_answer": _toeplitz(kernel="K.flip((0, 1))")},
     "matmul_output_transposed": {
@@ -69,10 +103,15 @@ MUTANTS = {
     "matmul_calls_corr2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + "    return corr2d(X, K)\n"},
     "matmul_one_product_per_pixel": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _PER_PIXEL},
     "matmul_uses_conv2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _CONV2D},
+    # Tricks that pass a count of matrix-product calls without computing the output by one product.
+    "matmul_window_sums_and_an_identity_product": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _WINDOW_SUMS
+        + "    return (torch.eye(Y.numel()) @ Y.reshape(-1)).reshape(Y.shape)\n"},
+    "matmul_window_sums_and_a_dummy_product": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _WINDOW_SUMS
+        + "    return Y * (torch.ones(1) @ torch.ones(1))\n"},
 }
 
-# Answers parts 1, 2 (Y_diag only), 3.1, 4 (the kernel) and 5; leaves Y_diag_XT, Y_diag_KT,
-# questions 3.2 and 3.3 and min_kernel_size as released.
+# Answers parts 1, 2 (Y_diag only), 3.1, 4 (the second-derivative kernel) and 5; leaves Y_diag_XT,
+# Y_diag_KT, questions 3.2 and 3.3 and difference_kernel as released.
 PARTIAL = {
     "solved": ["x_diag_answer", "y_diag_answer", "apply_k_answer", "second_derivative_answer",
                "corr2d_as_matmul_answer"],
