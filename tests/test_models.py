@@ -247,7 +247,8 @@ def test_models_accept_rgb_input_and_other_class_counts():
 
 def test_small_resnet_arch_with_wider_first_stage_gets_a_1x1_shortcut():
     model = ResNet(((1, 32), (1, 48)))
-    assert model.stage1[0].conv3 is not None  # 64 stem channels -> 32 needs a projection
+    assert isinstance(model.stage1[0].shortcut, nn.Conv2d)  # 64 stem channels -> 32 needs a projection
+    assert isinstance(resnet18().stage1[0].shortcut, nn.Identity)  # the book's 64 -> 64: identity
     assert_trains(model, torch.randn(2, 1, 32, 32))
 
 
@@ -426,13 +427,38 @@ def test_bad_arguments_raise_teaching_errors(build, error, pattern):
         build()
 
 
-def test_blocks_reject_inputs_with_the_wrong_channels():
-    with pytest.raises(ValueError, match=r"Residual: X must have 3 channels, got 4"):
-        Residual(3)(torch.randn(1, 4, 6, 6))
-    with pytest.raises(ValueError, match=r"ResNeXtBlock: X must be 4-D \(N, C, H, W\)"):
-        ResNeXtBlock(32, 16, 1)(torch.randn(32, 6, 6))
-    with pytest.raises(ValueError, match=r"Inception: X must have 8 channels, got 3"):
-        Inception(8, 1, (1, 1), (1, 1), 1)(torch.randn(1, 3, 4, 4))
+@pytest.mark.parametrize("build", [lenet5, NiN, GoogLeNet, resnet18, lambda: AlexNet(image_size=67),
+                                   lambda: vgg11(image_size=32, width_divisor=8)])
+def test_models_check_their_input_once_at_the_entry(build):
+    """A model is the public entry point: it names itself, the expected channels and the shape."""
+    model = build()
+    name = type(model).__name__
+    wrong_channels = rf"{name}: X must have 1 channels, got 3 \(shape \(2, 3, 32, 32\)\); build the model"
+    with pytest.raises(ValueError, match=wrong_channels + r" with in_channels=3"):
+        model(torch.randn(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=rf"{name}: X must be 4-D \(N, C, H, W\), got a 3-D tensor"):
+        model(torch.randn(1, 32, 32))
+    with pytest.raises(TypeError, match=rf"{name}: X must be a torch.Tensor, got list"):
+        model([[0.0]])
+
+
+def test_blocks_do_not_repeat_the_models_input_check():
+    """Blocks run many times per step; a wrong input there still fails, in PyTorch's own words."""
+    cases = ((Residual(3), torch.randn(1, 4, 6, 6)), (ResNeXtBlock(32, 16, 1), torch.randn(1, 8, 6, 6)),
+             (Inception(8, 1, (1, 1), (1, 1), 1), torch.randn(1, 3, 4, 4)))
+    for block, X in cases:
+        with pytest.raises(RuntimeError, match="channels"):
+            block(X)
+
+
+def test_residual_loads_state_dicts_that_call_the_shortcut_conv3():
+    """Checkpoints saved with the book's name ``conv3`` for the 1x1 shortcut still load."""
+    source = Residual(6, use_1x1conv=True, stride=2, in_channels=3)
+    old = {key.replace("shortcut.", "conv3."): value for key, value in source.state_dict().items()}
+    assert "conv3.weight" in old
+    target = Residual(6, use_1x1conv=True, stride=2, in_channels=3)
+    target.load_state_dict(old)
+    torch.testing.assert_close(target.shortcut.weight, source.shortcut.weight)
 
 
 def test_resnet_head_averages_then_applies_its_linear_layer():

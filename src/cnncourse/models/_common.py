@@ -1,5 +1,7 @@
-"""Private helpers shared by the model files: spec checks, spatial-size arithmetic, the
-AlexNet/VGG classifier, and the Sequential base every model uses.
+"""Helpers shared by the model files (Sections 7.6, 8.1-8.6): spec checks, spatial-size arithmetic,
+the AlexNet/VGG classifier, and the Sequential base every model uses.
+
+A private module of public names: the model files import them, nothing else should.
 
 The models need the flattened size of their feature maps to build the first ``nn.Linear``
 with explicit ``in_features`` (no Lazy* modules). We compute it with the output-size formula
@@ -12,11 +14,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
+import torch
 from torch import nn
 
-from .._checks import pair, positive_int
+from cnncourse._checks import check_tensor, pair, positive_int
 
-__all__ = ["positive_int", "check_pair_spec", "feature_map_size", "dense_classifier", "SequentialModel"]
+__all__ = ["check_pair_spec", "feature_map_size", "dense_classifier", "SequentialModel"]
 
 _MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
 
@@ -80,7 +83,24 @@ class SequentialModel(nn.Sequential):
     constructor takes hyperparameters cannot accept. Here ``model[:2]`` (say, LeNet's first two
     layers, to look at their activations in Section 7.6) returns a plain ``nn.Sequential`` that
     shares the layers.
+
+    The model is the public entry point, so its ``forward`` checks the input once (a 4-D
+    tensor with the channels the first convolution expects) and the blocks inside do not.
     """
+
+    def __init__(self, *layers: nn.Module | OrderedDict) -> None:
+        super().__init__(*layers)
+        first = next((m for m in self.modules() if isinstance(m, nn.Conv2d)), None)
+        self.in_channels = None if first is None else first.in_channels
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        who = type(self).__name__
+        check_tensor(who, "X", X, ndim=4, layout="(N, C, H, W)")
+        if self.in_channels is not None and X.shape[1] != self.in_channels:
+            raise ValueError(f"{who}: X must have {self.in_channels} channels, got {X.shape[1]} "
+                             f"(shape {tuple(X.shape)}); build the model with in_channels={X.shape[1]} "
+                             f"or convert the images")
+        return super().forward(X)
 
     def __getitem__(self, idx: int | slice) -> nn.Module:
         if isinstance(idx, slice):

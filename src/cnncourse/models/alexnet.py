@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._common import SequentialModel, dense_classifier, feature_map_size, positive_int
+from cnncourse._checks import positive_int
+from cnncourse.models._common import SequentialModel, dense_classifier, feature_map_size
 
 __all__ = ["AlexNet"]
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._checks import check_tensor
-from ._common import SequentialModel, positive_int
+from cnncourse._checks import positive_int
+from cnncourse.models._common import SequentialModel
 
 __all__ = ["Inception", "GoogLeNet"]
 
@@ -62,10 +62,7 @@ class Inception(nn.Module):
         )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_tensor("Inception", "X", X, ndim=4, layout="(N, C, H, W)")
-        if X.shape[1] != self.in_channels:
-            raise ValueError(f"Inception: X must have {self.in_channels} channels, got {X.shape[1]} "
-                             f"(shape {tuple(X.shape)})")
+        # No input check here: a block runs many times per step, the model checks X once.
         paths = (self.path1(X), self.path2(X), self.path3(X), self.path4(X))  # (N, c_i, H, W) each
         return torch.cat(paths, dim=1)  # (N, c1 + c2[1] + c3[1] + c4, H, W)
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from .._checks import nonnegative_pair, positive_pair
-from ._common import SequentialModel, positive_int
+from cnncourse._checks import nonnegative_pair, positive_int, positive_pair
+from cnncourse.models._common import SequentialModel
 
 __all__ = ["nin_block", "NiN"]
 

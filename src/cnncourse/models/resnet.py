@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._checks import check_divides, check_tensor
-from ._common import SequentialModel, check_pair_spec, positive_int
+from cnncourse._checks import check_divides, positive_int
+from cnncourse.models._common import SequentialModel, check_pair_spec
 
 __all__ = ["Residual", "ResNet", "resnet18", "ResNeXtBlock"]
 
@@ -30,19 +30,14 @@ def _check_shortcut(who: str, in_channels: int, out_channels: int, use_1x1conv: 
         )
 
 
-def _check_input(who: str, X: object, in_channels: int) -> None:
-    check_tensor(who, "X", X, ndim=4, layout="(N, C, H, W)")
-    if X.shape[1] != in_channels:
-        raise ValueError(f"{who}: X must have {in_channels} channels, got {X.shape[1]} "
-                         f"(shape {tuple(X.shape)})")
-
-
 class Residual(nn.Module):
     """The residual block of Section 8.6: two 3x3 convolutions with batch norm, plus a shortcut.
 
-    ``Y = relu(bn2(conv2(relu(bn1(conv1(X))))) + shortcut(X))`` where the shortcut is the
+    ``Y = relu(bn2(conv2(relu(bn1(conv1(X))))) + shortcut(X))`` where ``shortcut`` is the
     identity, or a 1x1 convolution with ``stride`` when ``use_1x1conv`` is set (needed when
-    the block changes the number of channels or the size).
+    the block changes the number of channels or the size). The book calls that convolution
+    ``conv3``; here it is ``shortcut`` in both residual blocks, and state dicts saved with
+    ``conv3.*`` keys still load.
 
     Args:
         out_channels: channels of both 3x3 convolutions and of the output.
@@ -71,17 +66,23 @@ class Residual(nn.Module):
         # torchvision drops it (bias=False). The pinned 11,178,378 parameters include it.
         self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
-                      if use_1x1conv else None)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
+                         if use_1x1conv else nn.Identity())
+        self.register_load_state_dict_pre_hook(_rename_book_shortcut)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        _check_input("Residual", X, self.in_channels)
+        # No input check here: a block runs many times per step, the model checks X once.
         Y = F.relu(self.bn1(self.conv1(X)))  # (N, C_out, H_out, W_out)
-        Y = self.bn2(self.conv2(Y))
-        shortcut = X if self.conv3 is None else self.conv3(X)  # (N, C_out, H_out, W_out)
-        return F.relu(Y + shortcut)
+        Y = self.bn2(self.conv2(Y))  # (N, C_out, H_out, W_out)
+        return F.relu(Y + self.shortcut(X))  # (N, C_out, H_out, W_out)
+
+
+def _rename_book_shortcut(module: nn.Module, state_dict: dict, prefix: str, *args: object) -> None:
+    """Load state dicts that call the 1x1 shortcut ``conv3`` (the book's name, and ours before)."""
+    for key in [k for k in state_dict if k.startswith(prefix + "conv3.")]:
+        state_dict[prefix + "shortcut." + key[len(prefix + "conv3."):]] = state_dict.pop(key)
 
 
 def _resnet_stage(num_residuals: int, in_channels: int, out_channels: int, first: bool) -> nn.Sequential:
@@ -121,7 +122,7 @@ class ResNet(SequentialModel):
         positive_int("ResNet", "num_classes", num_classes)
         channels = (64,) + tuple(c for _, c in spec)
         stages = OrderedDict(
-            (f"stage{i + 1}", _resnet_stage(n, c_in, c_out, first=i == 0))  # (N, c_out, H/2**(i+1), ...)
+            (f"stage{i + 1}", _resnet_stage(n, c_in, c_out, first=i == 0))  # (N, c_out, H/2**(i+2), ...)
             for i, ((n, c_out), c_in) in enumerate(zip(spec, channels[:-1], strict=True))
         )
         super().__init__(OrderedDict(
@@ -209,7 +210,7 @@ class ResNeXtBlock(nn.Module):
         )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        _check_input("ResNeXtBlock", X, self.in_channels)
+        # No input check here: a block runs many times per step, the model checks X once.
         Y = F.relu(self.bn1(self.conv1(X)))  # (N, C_bot, H, W)
         Y = F.relu(self.bn2(self.conv2(Y)))  # (N, C_bot, H_out, W_out)
         Y = self.bn3(self.conv3(Y))  # (N, C_out, H_out, W_out)

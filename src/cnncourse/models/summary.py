@@ -8,6 +8,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from cnncourse.tables import format_table
+from cnncourse.training import evaluation_mode
+
 __all__ = ["LayerCost", "layer_costs", "layer_summary"]
 
 
@@ -43,13 +46,8 @@ def _zeros_like_parameters(model: nn.Module, shape: tuple[int, ...]) -> torch.Te
 def _print_table(names: list[str], rows: list[tuple[str, tuple[int, ...]]], params: list[int]) -> None:
     cells = [(f"{name} ({kind})", str(list(shape)), f"{count:,}")
              for name, (kind, shape), count in zip(names, rows, params, strict=True)]
-    header = ("layer", "output shape", "parameters")
-    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(3)]
-    lines = [f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]:>{widths[2]}}"]
-    lines.append("-" * (sum(widths) + 4))
-    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in cells]
-    lines.append(f"{'total':<{widths[0] + widths[1] + 2}}  {sum(params):>{widths[2]},}")
-    print("\n".join(lines))
+    print(format_table(("layer", "output shape", "parameters"), cells,
+                       footer=[("total", "", f"{sum(params):,}")], align="<<>"))
 
 
 def layer_summary(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str, tuple[int, ...]]]:
@@ -76,23 +74,17 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[st
     layers = _top_level_layers(model)
     shape = _check_input_shape("layer_summary", input_shape)
     X = _zeros_like_parameters(model, shape)
-    modes = {module: module.training for module in model.modules()}
     rows: list[tuple[str, tuple[int, ...]]] = []
-    model.eval()
-    try:
-        with torch.no_grad():
-            for index, (name, layer) in enumerate(layers):
-                try:
-                    X = layer(X)
-                except (RuntimeError, ValueError) as err:
-                    raise ValueError(
-                        f"layer_summary: layer {index} ({name}: {type(layer).__name__}) failed on an input "
-                        f"of shape {tuple(X.shape)} (model input {shape}): {err}"
-                    ) from err
-                rows.append((type(layer).__name__, tuple(X.shape)))
-    finally:
-        for module, training in modes.items():
-            module.training = training
+    with evaluation_mode(model), torch.no_grad():
+        for index, (name, layer) in enumerate(layers):
+            try:
+                X = layer(X)
+            except (RuntimeError, ValueError) as err:
+                raise ValueError(
+                    f"layer_summary: layer {index} ({name}: {type(layer).__name__}) failed on an input "
+                    f"of shape {tuple(X.shape)} (model input {shape}): {err}"
+                ) from err
+            rows.append((type(layer).__name__, tuple(X.shape)))
     params = [sum(p.numel() for p in layer.parameters()) for _, layer in layers]
     _print_table([name for name, _ in layers], rows, params)
     return rows
@@ -130,23 +122,15 @@ def _cost(name: str, module: nn.Module, output: torch.Tensor, batch: int) -> Lay
 
 def _print_costs(rows: list[LayerCost]) -> None:
     cells = [(row.name, row.kind, f"{row.params:,}", f"{row.macs:,}", f"{row.outputs:,}") for row in rows]
+    totals = []
     for kind in ("Conv2d", "Linear"):
         ofkind = [row for row in rows if row.kind == kind]
         if ofkind:
-            cells.append((f"all {kind}", "", f"{sum(r.params for r in ofkind):,}",
-                          f"{sum(r.macs for r in ofkind):,}", ""))
-    cells.append(("total", "", f"{sum(r.params for r in rows):,}", f"{sum(r.macs for r in rows):,}",
-                  f"{sum(r.outputs for r in rows):,}"))
-    header = ("layer", "kind", "params", "MACs", "outputs")
-    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(5)]
-
-    def line(row: tuple[str, ...]) -> str:
-        left = [f"{row[i]:<{widths[i]}}" for i in range(2)]
-        return "  ".join(left + [f"{row[i]:>{widths[i]}}" for i in range(2, 5)]).rstrip()
-
-    body = [line(row) for row in cells]
-    ruler = "-" * max(len(text) for text in [line(header), *body])
-    print("\n".join([line(header), ruler, *body[:len(rows)], ruler, *body[len(rows):]]))
+            totals.append((f"all {kind}", "", f"{sum(r.params for r in ofkind):,}",
+                           f"{sum(r.macs for r in ofkind):,}", ""))
+    totals.append(("total", "", f"{sum(r.params for r in rows):,}", f"{sum(r.macs for r in rows):,}",
+                   f"{sum(r.outputs for r in rows):,}"))
+    print(format_table(("layer", "kind", "params", "MACs", "outputs"), cells, footer=totals, align="<<>>>"))
 
 
 def layer_costs(model: nn.Module, input_shape: Sequence[int], *, show: bool = True) -> list[LayerCost]:
@@ -189,10 +173,8 @@ def layer_costs(model: nn.Module, input_shape: Sequence[int], *, show: bool = Tr
             lambda layer, inputs, output, name=name: rows.append(_cost(name, layer, output, shape[0])))
         for name, module in model.named_modules() if isinstance(module, (nn.Conv2d, nn.Linear))
     ]
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
     try:
-        with torch.no_grad():
+        with evaluation_mode(model), torch.no_grad():
             model(X)
     except (RuntimeError, ValueError) as err:
         raise ValueError(f"layer_costs: {type(model).__name__} failed on an input of shape {shape}: {err}; "
@@ -200,8 +182,6 @@ def layer_costs(model: nn.Module, input_shape: Sequence[int], *, show: bool = Tr
     finally:
         for hook in hooks:
             hook.remove()
-        for module, training in modes.items():
-            module.training = training
     if show:
         _print_costs(rows)
     return rows

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ._common import SequentialModel, check_pair_spec, dense_classifier, feature_map_size, positive_int
+from cnncourse._checks import positive_int
+from cnncourse.models._common import SequentialModel, check_pair_spec, dense_classifier, feature_map_size
 
 __all__ = ["vgg_block", "VGG", "vgg11"]
 
