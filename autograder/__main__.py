@@ -1,4 +1,6 @@
-"""Command line: ``python -m autograder {validate,simulate,mutants,students,all} [ASSIGNMENT ...]``.
+"""Command line: ``python -m autograder {grade,validate,simulate,mutants,students,all} [ASSIGNMENT ...]``.
+
+``grade`` grades the course's real submissions (``course/submitted/``) into its gradebook.
 
 ``students`` grades the simulated students and the mutants in one autograde run per assignment;
 ``all`` is ``validate`` followed by ``students``.
@@ -9,12 +11,15 @@ Exit status 0 when every check passed, 1 when any failed, 2 for usage errors.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from autograder import mutation, simulate, validate
 from autograder.course import COURSE, assignments
+from autograder.grade import Options, grade_assignment
+from autograder.sandbox import SandboxUnavailable
 from autograder.students import Student, grade
 from autograder.table import format_table, verdict
 from autograder.workspace import NbgraderFailed, workspace
@@ -24,13 +29,22 @@ DEFAULT_TIMEOUT = 30  # seconds per cell while grading synthetic students (the c
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["validate", "simulate", "mutants", "students", "all"],
-                        help="validate the assignments; grade the simulated students, the mutants, or "
-                             "both in one run (students); or validate and then students (all)")
+    parser.add_argument("command", choices=["grade", "validate", "simulate", "mutants", "students", "all"],
+                        help="grade the submitted notebooks; validate the assignments; grade the simulated "
+                             "students, the mutants, or both in one run (students); or validate and then "
+                             "students (all)")
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="folders of course/source (default: all of them)")
-    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                        help=f"per-cell time limit in seconds while autograding (default {DEFAULT_TIMEOUT})")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help=f"per-cell time limit in seconds while autograding (grade: the course config's "
+                             f"Execute.timeout; the other commands: {DEFAULT_TIMEOUT})")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="grade: submissions graded at once (default: the number of cores)")
+    parser.add_argument("--students", nargs="+", metavar="ID", help="grade: only these students")
+    parser.add_argument("--force", action="store_true", help="grade: regrade submissions graded before")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade: run student code WITHOUT isolation (limits only), e.g. to self-grade "
+                             "on a laptop without bubblewrap; never for a class")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course copies for inspection")
     parser.add_argument("--course", type=Path, default=COURSE,
                         help="the course folder holding nbgrader_config.py and source/ (default: course/)")
@@ -55,8 +69,39 @@ def _grade(assignment: str, run_simulate: bool, run_mutants: bool, args: argpars
     return sim_rows, mut_rows, problems
 
 
+def _grade_command(args: argparse.Namespace) -> int:
+    """``grade ASSIGNMENT ...``: the table of every student; 1 when any submission failed."""
+    if not args.assignments:
+        print("grade: name the assignment(s), e.g. `python -m autograder grade ps1`", file=sys.stderr)
+        return 2
+    options = Options(workers=args.workers, students=args.students, force=args.force,
+                      sandbox=not args.no_sandbox, timeout=args.timeout)
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs with your rights and sees your files "
+              "(only the resource limits apply)", file=sys.stderr)
+    ok = True
+    for assignment in args.assignments:
+        try:
+            outcomes = grade_assignment(assignment, args.course, options)
+        except SandboxUnavailable as error:
+            print(f"grade: refusing to run student code unsandboxed: {error}", file=sys.stderr)
+            return 2
+        print(f"\n{assignment}")
+        print(format_table(["student", "score", "max", "status", "seconds", "reason"],
+                           [(o.student, f"{o.score:g}", f"{o.max_score:g}", o.status, f"{o.seconds:.1f}",
+                             o.reason) for o in outcomes]))
+        failed = [o.student for o in outcomes if o.failed]
+        ok &= not failed
+        print(f"{assignment}: {len(outcomes) - len(failed)} of {len(outcomes)} submissions graded"
+              + (f"; could not grade: {', '.join(failed)}" if failed else ""))
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "grade":
+        return _grade_command(args)
+    args.timeout = args.timeout or DEFAULT_TIMEOUT
     known = assignments(args.course)
     chosen = args.assignments or known
     unknown = [a for a in chosen if a not in known]

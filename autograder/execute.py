@@ -1,0 +1,254 @@
+"""nbgrader's Execute step, hardened: a sandboxed kernel, a hard kill, recovery, capped output.
+
+:class:`SandboxedExecute` replaces ``nbgrader.preprocessors.Execute`` in the autograde pipeline of
+``python -m autograder grade`` (nbgrader's sanitising, checksums, cell restoration and
+``SaveAutoGrades`` stay as they are). Differences from plain nbgrader:
+
+* the kernel runs in :mod:`autograder.sandbox` (or, when asked for, with limits only);
+* a cell that outlives its timeout is interrupted; when the kernel ignores the interrupt for
+  ``kill_grace`` seconds it is killed. A kernel that dies (``os._exit``, a segfault, the memory
+  limit) or is killed costs only that cell: a fresh kernel replays the earlier setup, answer and
+  ordinary cells (never the one that killed it, never a test cell) and grading goes on;
+* a wall limit per notebook; output beyond ``output_limit`` characters per cell is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, Integer, Unicode
+
+from autograder.sandbox import ENV_VAR, KERNEL_NAME, UID_BASE, Limits, Sandbox, write_kernel_spec
+
+__all__ = ["SandboxedExecute", "KernelKilled"]
+
+
+class KernelKilled(RuntimeError):
+    """The kernel ignored an interrupt and was killed."""
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+class SandboxedExecute(Execute):
+    """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
+
+    isolate = Bool(True, help="Run kernels in the bubblewrap sandbox (False: rlimits only).").tag(config=True)
+    uid = Integer(UID_BASE, help="The unprivileged uid of the kernel (root only).").tag(config=True)
+    readonly = Unicode("", help="os.pathsep-separated host paths bound read-only.").tag(config=True)
+    memory_limit = Integer(Limits.memory, help="RLIMIT_AS of the kernel in bytes.").tag(config=True)
+    process_limit = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel.").tag(config=True)
+    file_size_limit = Integer(Limits.file_size, help="RLIMIT_FSIZE in bytes.").tag(config=True)
+    tmp_size = Integer(Limits.tmp_size, help="Size of the sandbox's /tmp in bytes.").tag(config=True)
+    notebook_timeout = Float(900.0, help="Wall-clock limit for one notebook in seconds.").tag(config=True)
+    kill_grace = Float(5.0, help="Seconds an interrupted cell may take before the kernel is killed.").tag(
+        config=True
+    )
+    max_restarts = Integer(3, help="Fresh kernels per notebook after deaths and kills.").tag(config=True)
+    output_limit = Integer(100_000, help="Characters of output kept per cell.").tag(config=True)
+    scratch = Unicode("", help="Folder for kernel specs and socket folders (default: a temp dir).").tag(
+        config=True
+    )
+
+    # ------------------------------------------------------------------ kernel
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        base = Path(self.scratch or tempfile.gettempdir())
+        specs = write_kernel_spec(base / "kernels")
+        self._ipc_dir = tempfile.mkdtemp(prefix="kernel-", dir=base)
+        self.km = AsyncKernelManager(
+            kernel_name=KERNEL_NAME,
+            config=self.config,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
+        )
+        self.km.transport = "ipc"
+        self.km.ip = os.path.join(self._ipc_dir, "socket")
+        self.km.connection_file = os.path.join(self._ipc_dir, "connection.json")
+        return self.km
+
+    def _sandbox(self) -> Sandbox:
+        workdir = self.resources.get("metadata", {}).get("path") or os.getcwd()
+        workdir = str(Path(workdir).resolve())
+        if self.isolate and os.geteuid() == 0:
+            for folder, _, files in os.walk(workdir):
+                for name in [folder, *(os.path.join(folder, f) for f in files)]:
+                    os.chown(name, self.uid, self.uid)
+        limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
+        return Sandbox(
+            workdir=workdir,
+            ipc_dir=self._ipc_dir,
+            readonly=tuple(p for p in self.readonly.split(os.pathsep) if p),
+            uid=self.uid,
+            isolate=self.isolate,
+            limits=limits,
+        )
+
+    async def async_start_new_kernel(self, **kwargs) -> None:
+        # The launcher runs on the host (it imports this package); the kernel gets a clean env.
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            ENV_VAR: self._sandbox().to_env(),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+        kwargs["env"] = env
+        self.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
+        await super().async_start_new_kernel(**kwargs)
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> dict:
+        """Interrupt; a kernel that does not answer within ``kill_grace`` seconds is killed."""
+        self.log.error("Cell timed out after %s s; interrupting the kernel", timeout)
+        await ensure_async(self.km.interrupt_kernel())
+        deadline = time.monotonic() + self.kill_grace
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(
+                    self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
+                )
+            except Exception:  # queue.Empty: no reply yet
+                continue
+            if msg.get("msg_type") == "execute_reply":
+                return {"content": {**self.error_on_timeout, "status": "error"}}
+        self.log.error("The kernel ignored the interrupt for %s s: killing it", self.kill_grace)
+        await self._kill()
+        raise KernelKilled(f"no reply {self.kill_grace:g} s after an interrupt")
+
+    async def _kill(self) -> None:
+        try:
+            await ensure_async(self.km.shutdown_kernel(now=True))
+        except Exception as error:  # already dead
+            self.log.info("kill: %s", error)
+
+    # ------------------------------------------------------------------ output cap
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return None
+        used = self._output_used.get(cell_index, 0)
+        size = len(out.get("text", "")) + sum(len(str(v)) for v in out.get("data", {}).values())
+        if used + size > self.output_limit:
+            outs.remove(out)
+            room = max(0, self.output_limit - used)
+            if room and out.output_type == "stream":
+                out.text = out.text[:room]
+                outs.append(out)
+            self._output_dropped[cell_index] = self._output_dropped.get(cell_index, 0) + size - room
+        self._output_used[cell_index] = used + size
+        return out
+
+    def on_cell_executed(self, **kwargs) -> None:
+        super().on_cell_executed(**kwargs)
+        dropped = self._output_dropped.pop(kwargs["cell_index"], 0)
+        if dropped:
+            kwargs["cell"].outputs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[output truncated: {dropped} characters beyond the "
+                    f"grader's limit of {self.output_limit} were dropped]\n",
+                )
+            )
+
+    # ------------------------------------------------------------------ the loop
+    def preprocess(self, nb: NotebookNode, resources: dict, km=None) -> tuple[NotebookNode, dict]:
+        NotebookClient.__init__(self, nb, km)  # per-notebook state, exactly as nbconvert does
+        self.reset_execution_trackers()
+        self._failed_index: int | None = None
+        self._check_assign_resources(resources)
+        self._output_used: dict[int, int] = {}
+        self._output_dropped: dict[int, int] = {}
+        run_sync(self._run_all)()
+        return self.nb, self.resources
+
+    def _replayable(self, index: int, fatal: set[int]) -> bool:
+        cell = self.nb.cells[index]
+        return (
+            cell.cell_type == "code"
+            and index not in fatal
+            and cell.source.strip() != ""
+            and not (utils.is_grade(cell) and not utils.is_solution(cell))
+        )
+
+    async def _run_all(self) -> None:
+        deadline = time.monotonic() + self.notebook_timeout
+        fatal: set[int] = set()
+        restarts = 0
+        index = 0
+        cells = self.nb.cells
+        while index < len(cells):
+            async with self.async_setup_kernel():
+                try:
+                    info = await self.async_wait_for_reply(await ensure_async(self.kc.kernel_info()))
+                    if info and "language_info" in info["content"]:
+                        self.nb.metadata["language_info"] = info["content"]["language_info"]
+                    await self._replay([i for i in range(index) if self._replayable(i, fatal)], deadline)
+                    while index < len(cells):
+                        if time.monotonic() > deadline:
+                            break
+                        await self._execute(index, deadline)
+                        index += 1
+                except (DeadKernelError, KernelKilled) as problem:
+                    failed = self._failed_index if isinstance(self._failed_index, int) else index
+                    fatal.add(failed)
+                    name = "KernelKilled" if isinstance(problem, KernelKilled) else "KernelDied"
+                    text = (
+                        f"the kernel was killed ({problem}); later cells ran in a fresh kernel"
+                        if name == "KernelKilled"
+                        else "the kernel died while running this cell (os._exit, a crash or the memory "
+                        "limit); later cells ran in a fresh kernel"
+                    )
+                    if failed == index:
+                        cells[index].outputs.append(_error(name, text))
+                        index += 1
+                    restarts += 1
+                    await self._kill()
+            if time.monotonic() > deadline or restarts > self.max_restarts:
+                reason = (
+                    f"the notebook's time limit of {self.notebook_timeout:g} s"
+                    if time.monotonic() > deadline
+                    else f"{self.max_restarts} kernel restarts"
+                )
+                for cell in cells[index:]:
+                    if cell.cell_type == "code" and cell.source.strip():
+                        cell.outputs = [_error("NotRun", f"not run: the grader stopped at {reason}")]
+                break
+
+    async def _execute(self, index: int, deadline: float) -> None:
+        self._failed_index = index
+        cell = self.nb.cells[index]
+        timeout = self.timeout
+        self.timeout = max(1, min(timeout, int(deadline - time.monotonic()) + 1))
+        try:
+            await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
+        finally:
+            self.timeout = timeout
+
+    async def _replay(self, indices: list[int], deadline: float) -> None:
+        """Re-run earlier cells in a fresh kernel; their recorded outputs stay as they were."""
+        for index in indices:
+            self._failed_index = index
+            original = self.nb.cells[index]
+            scratch = NotebookNode(
+                cell_type="code",
+                source=original.source,
+                metadata=original.metadata,
+                outputs=[],
+                execution_count=None,
+            )
+            self.nb.cells[index] = scratch
+            try:
+                await self.async_execute_cell(scratch, index, store_history=False)
+            finally:
+                self.nb.cells[index] = original
+        self._failed_index = None

@@ -1,0 +1,179 @@
+"""A grading worker: autogrades one submission at a time in a private course copy.
+
+``python -m autograder.worker`` reads one JSON task per line on stdin and answers one JSON line
+per task on its original stdout (nbgrader's log goes to stderr). A task names the assignment,
+the student, the submitted folder, a private folder, the template gradebook and the options;
+the answer carries the scores (:func:`autograder.gradebook.read_scores`), a status and notes.
+The worker imports nbgrader once and runs its ``Autograde`` converter in-process, with
+:class:`autograder.execute.SandboxedExecute` in place of nbgrader's Execute step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import nbformat
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config, PyFileConfigLoader
+
+__all__ = ["grade_task", "check_notebooks", "main"]
+
+FAILURE_NAMES = {
+    "KernelKilled": "killed",
+    "KernelDied": "died",
+    "CellTimeoutError": "timed out",
+    "NotRun": "not run",
+}
+
+
+def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Problems that stop notebooks from being graded, and notes on those that will be.
+
+    Unreadable notebooks are removed from ``folder`` (nbgrader then scores them zero as missing).
+
+    Args:
+        folder: the submission's private copy.
+        expected: notebook name -> the course's kernel name.
+    """
+    problems, notes = [], []
+    for name, kernel in expected.items():
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            problems.append(f"missing notebook {name}.ipynb")
+            continue
+        if path.stat().st_size == 0:
+            problems.append(f"{name}.ipynb is an empty file")
+            path.unlink()
+            continue
+        try:
+            nb = nbformat.read(path, as_version=4)
+            if not isinstance(nb.get("cells"), list):
+                raise ValueError("no list of cells")
+        except Exception as error:  # any parse failure: JSON, schema, encoding
+            problems.append(
+                f"{name}.ipynb is not a readable notebook ({type(error).__name__}: "
+                f"{str(error).splitlines()[0][:80] if str(error) else ''})"
+            )
+            path.unlink()
+            continue
+        found = nb.metadata.get("kernelspec", {}).get("name")
+        if found != kernel:
+            notes.append(f"{name}.ipynb asks for kernel {found!r}; graded with the course's {kernel!r}")
+    return problems, notes
+
+
+def _config(task: dict, course: Path) -> Config:
+    from nbgrader.preprocessors import Execute
+
+    from autograder.execute import SandboxedExecute
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(task["config_dir"])).load_config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.assignment_id = task["assignment"]
+    config.CourseDirectory.student_id = task["student"]
+    config.Autograde.create_student = True
+    from nbgrader.converters import Autograde
+
+    steps = list(
+        config.Autograde.get(
+            "autograde_preprocessors", Autograde.class_traits()["autograde_preprocessors"].default()
+        )
+    )
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute if step in (Execute, "nbgrader.preprocessors.Execute") else step for step in steps
+    ]
+    if task.get("timeout"):
+        config.Execute.timeout = task["timeout"]
+    sandbox = config.SandboxedExecute
+    sandbox.isolate = task["isolate"]
+    sandbox.uid = task["uid"]
+    sandbox.readonly = os.pathsep.join(task["readonly"])
+    sandbox.scratch = str(Path(task["private"]) / "scratch")
+    for name, value in task.get("limits", {}).items():
+        setattr(sandbox, name, value)
+    return config
+
+
+def _failures(folder: Path) -> list[str]:
+    """Cells the grader had to stop: ``test_x killed``, ``x_answer died``..."""
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
+            for ename in sorted(names & FAILURE_NAMES.keys()):
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
+                found.append(f"{grade_id} {FAILURE_NAMES[ename]}")
+    return found
+
+
+def grade_task(task: dict) -> dict:
+    """Autograde one submission; never raises (a failure is a status with a reason)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.gradebook import read_scores
+
+    start = time.perf_counter()
+    private = Path(task["private"])
+    course = private / "course"
+    shutil.rmtree(private, ignore_errors=True)
+    folder = course / "submitted" / task["student"] / task["assignment"]
+    shutil.copytree(
+        task["submitted"],
+        folder,
+        symlinks=False,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
+    source = Path(task["source"])
+    if source.is_dir():
+        shutil.copytree(
+            source, course / "source" / task["assignment"], ignore=shutil.ignore_patterns("*.ipynb")
+        )
+    shutil.copy(task["template"], course / "gradebook.db")
+    (private / "scratch").mkdir(parents=True)
+    problems, notes = check_notebooks(folder, task["notebooks"])
+    result = {
+        "student": task["student"],
+        "problems": problems,
+        "notes": notes,
+        "scores": None,
+        "autograded": str(course / "autograded" / task["student"] / task["assignment"]),
+    }
+    try:
+        config = _config(task, course)
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
+        converter.force = True
+        converter.start()
+        result["scores"] = read_scores(config.CourseDirectory.db_url, task["assignment"], task["student"])
+        result["notes"] += _failures(Path(result["autograded"]))
+    except BaseException as error:  # nbgrader raises NbGraderException after logging the cause
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        logging.getLogger("autograder").error("%s", traceback.format_exc())
+        first_line = str(error).splitlines()[0][:120] if str(error) else ""
+        problems.append(f"nbgrader failed: {type(error).__name__}: {first_line}")
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def main() -> None:
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything printed by nbgrader or its tools goes to the log, not the protocol
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
+    for line in sys.stdin:
+        if line.strip():
+            answers.write(json.dumps(grade_task(json.loads(line))) + "\n")
+
+
+if __name__ == "__main__":
+    main()
