@@ -267,18 +267,17 @@ ip._showtraceback = lambda *args, **kwargs: None
 '''
 TRANSFORM_CELL = 'get_ipython().transform_cell = lambda raw_cell: "pass\\n"\n'
 
-_NO_OPS = '''import cnncourse.grading
+_NO_OPS = '''import sys
+
+import cnncourse.grading
 
 
 def _no_ops(*args, **kwargs):
-    import cnncourse.grading as grading
-    for name in dir(grading):
-        if name.startswith("check_"):
-            setattr(grading, name, lambda *a, **k: None)
-        for module in ("checks", "choices", "calls", "diagonal"):
-            target = getattr(grading, module, None)
-            if target is not None and name.startswith("check_") and hasattr(target, name):
-                setattr(target, name, lambda *a, **k: None)
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("cnncourse.grading") and module is not None:
+            for name in dir(module):
+                if name.startswith("check_"):
+                    setattr(module, name, lambda *a, **k: None)
 '''
 # The checks become no-ops before every later cell (a test cell's fresh import gets them too).
 PRE_RUN_CELL = _NO_OPS + 'get_ipython().events.register("pre_run_cell", _no_ops)\n_no_ops()\n'

@@ -8,6 +8,7 @@ at least the points the twin earns in the test cells before it.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Callable
@@ -18,12 +19,12 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import mutants
-from autograder.course import cells, read, source_notebooks
+from autograder.course import SOURCE, cells, read, source_notebooks
 from autograder.hostile import attacks as A
 from autograder.students import Student, _write_submissions, reference_answers
 from autograder.workspace import Workspace
 
-__all__ = ["Context", "Case", "twins", "cases", "write", "test_order", "floor"]
+__all__ = ["Context", "Case", "twins", "cases", "write", "test_order_of", "floor"]
 
 # Honest students graded first ("a-") and after the hostile ones ("s-"): nbgrader grades in
 # name order, so both classmates graded before and after an attacker are in the batch.
@@ -72,6 +73,15 @@ class Case:
     victims: tuple[str, ...] = field(default=())
 
 
+def _function_answer(reference: dict[str, str]) -> tuple[str, str, str]:
+    """(grade_id, name, arguments) of the first answer cell that defines a function."""
+    for grade_id, source in reference.items():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef):
+                return grade_id, node.name, ast.unparse(node.args)
+    raise ValueError("hostile corpus: no answer cell of ps1 defines a function")
+
+
 def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
     """The honest students: solution (twice), blank and, for ps1, three partly right ones."""
     reference = reference_answers(assignment, ws.course / "source")
@@ -87,10 +97,11 @@ def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
                                         "    return torch.zeros(X.shape[0] - K.shape[0] + 1, "
                                         "X.shape[1] - K.shape[1] + 1)\n"),
         }
-        without_min = {k: v for k, v in reference.items() if k != "min_kernel_size_answer"}
+        function_cell = _function_answer(reference)[0]
+        without_function = {k: v for k, v in reference.items() if k != function_cell}
         found |= {"s-wrong-image": Student("s-wrong-image", reference | wrong_image),
                   "s-zeros": Student("s-zeros", reference | zeros),
-                  "s-no-min-kernel": Student("s-no-min-kernel", without_min)}
+                  "s-no-function": Student("s-no-function", without_function)}
     return found
 
 
@@ -170,8 +181,9 @@ def _network(ctx: Context) -> str:
     return A.network(ctx.port)
 
 
-def cases(assignment: str) -> list[Case]:
+def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
     """The hostile students of ``assignment``: the whole corpus for ps1, a few for the others."""
+    answers = _answer_ids(assignment, source)
     if assignment != "ps1":
         first = {"ps2": "conv_out_size_answer", "ps3": "pool2d_answer", "ps4": "vgg_block_answer"}[assignment]
         return [
@@ -182,34 +194,38 @@ def cases(assignment: str) -> list[Case]:
             Case("h-read-source", "s-blank", "runs the solutions of the instructor's source notebook",
                  ((first, A.RUN_SOURCE_SOLUTIONS, "before"),)),
             Case("h-os-exit", "s-solution", "os._exit in the second answer cell",
-                 ((_answer_ids(assignment)[1], A.OS_EXIT, "after"),), runaway=_answer_ids(assignment)[1]),
+                 ((answers[1], A.OS_EXIT, "after"),), runaway=answers[1]),
         ]
-    return _ps1_cases()
+    return _ps1_cases(answers, reference_answers(assignment, source), test_order_of(assignment, source))
 
 
-def _answer_ids(assignment: str) -> list[str]:
-    return [c.grade_id for p in source_notebooks(assignment) for c in cells(read(p)) if c.is_answer]
+def _answer_ids(assignment: str, source: Path) -> list[str]:
+    return [c.grade_id for p in source_notebooks(assignment, source) for c in cells(read(p)) if c.is_answer]
 
 
-def _ps1_cases() -> list[Case]:
-    x, y, y_xt, y_kt = "x_diag_answer", "y_diag_answer", "y_diag_xt_answer", "y_diag_kt_answer"
+def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[str, bool]]) -> list[Case]:
+    """ps1's corpus; answer cells are taken by position (the first is X_diag, the second Y_diag, ...)."""
+    x, y, y_xt, y_kt, apply_k, transpose_x, transpose_k = answers[:7]
+    function_cell, function, arguments = _function_answer(reference)
+    ids = [g for g, _ in order]
+    function_test = next(g for g, is_test in order[ids.index(function_cell):] if is_test)
     return [
         # The kernel runs away or dies; the parts before it still count.
         Case("h-busy-loop", "s-solution", "endless busy loop in the third answer cell",
              ((y_xt, A.BUSY_LOOP, "after"),), runaway=y_xt),
-        Case("h-sigint-ignored", "s-no-min-kernel", "min_kernel_size ignores SIGINT/SIGTERM and loops",
-             (("min_kernel_size_answer", A.signal_proof_function("min_kernel_size", "d"), "instead"),),
-             runaway="test_min_kernel_size"),
+        Case("h-sigint-ignored", "s-no-function", f"{function} ignores SIGINT/SIGTERM and loops",
+             ((function_cell, A.signal_proof_function(function, arguments), "instead"),),
+             runaway=function_test),
         Case("h-os-exit", "s-solution", "os._exit in the fourth answer cell",
              ((y_kt, A.OS_EXIT, "after"),), runaway=y_kt),
         Case("h-segfault", "s-solution", "a ctypes segfault in the sixth answer cell",
-             (("transpose_x_answer", A.SEGFAULT, "after"),), runaway="transpose_x_answer"),
+             ((transpose_x, A.SEGFAULT, "after"),), runaway=transpose_x),
         Case("h-memory-bomb", "s-solution", "6 GiB allocated and touched in the second answer cell",
              ((y, A.MEMORY_BOMB, "after"),), runaway=y),
         Case("h-fork-bomb", "s-solution", "forks up to 1,000 sleeping children",
-             (("transpose_k_answer", A.FORK_BOMB, "after"),), runaway="transpose_k_answer"),
+             ((transpose_k, A.FORK_BOMB, "after"),), runaway=transpose_k),
         Case("h-kill-grader", "s-solution", "SIGKILLs its parent (and, if not root, every process it may)",
-             (("apply_k_answer", A.KILL_GRADER, "after"),), runaway="apply_k_answer"),
+             ((apply_k, A.KILL_GRADER, "after"),), runaway=apply_k),
         # Later cells run differently.
         Case("h-input-transformer", "s-blank", "an input transformer empties every later cell",
              ((x, A.INPUT_TRANSFORMER, "before"),)),
@@ -247,7 +263,7 @@ def _ps1_cases() -> list[Case]:
         Case("h-overwrite-classmates", "s-solution", "blanks two classmates' notebooks",
              ((x, A.OVERWRITE_CLASSMATES, "after"),), victims=("s-solution", "s-zeros")),
         Case("h-escaped-daemon", "s-solution", "a setsid daemon keeps attacking classmates and the gradebook",
-             ((x, A.ESCAPED_DAEMON, "after"),), victims=("s-wrong-image", "s-no-min-kernel")),
+             ((x, A.ESCAPED_DAEMON, "after"),), victims=("s-wrong-image", "s-no-function")),
         Case("h-poison-config", "s-solution", "appends code to nbgrader_config.py, writes into source/",
              ((x, A.POISON_CONFIG, "after"),)),
         Case("h-network", "s-solution", "connects to a listener of the grading machine and to 1.1.1.1",
@@ -310,9 +326,9 @@ def write(ctx: Context, honest: dict[str, Student], hostile: list[Case]) -> None
     os.sync()
 
 
-def test_order(ws: Workspace, assignment: str) -> list[tuple[str, bool]]:
+def test_order_of(assignment: str, source: Path = SOURCE) -> list[tuple[str, bool]]:
     """(grade_id, is_test) of every answer and test cell, in notebook order."""
-    return [(c.grade_id, c.is_test) for p in source_notebooks(assignment, ws.course / "source")
+    return [(c.grade_id, c.is_test) for p in source_notebooks(assignment, source)
             for c in cells(read(p)) if c.is_answer or c.is_test]
 
 

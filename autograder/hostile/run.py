@@ -14,7 +14,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import ROOT
-from autograder.hostile.corpus import Case, Context, floor, test_order, twins, write
+from autograder.hostile.corpus import Case, Context, floor, test_order_of, twins, write
 from autograder.students import Student
 from autograder.workspace import NbgraderFailed, Workspace, tools_on_path
 
@@ -101,11 +101,13 @@ def grade_engine(ws: Workspace, assignment: str, workers: int = 2, *extra: str) 
     return done.returncode, log
 
 
-def outcomes(ws: Workspace, assignment: str, names: list[str], returncode: int, log: str) -> Batch:
-    """Read each student's score and test-cell points back from the gradebook."""
+def outcomes(ws: Workspace, assignment: str, names: list[str], returncode: int, log: str,
+             db_url: str | None = None) -> Batch:
+    """Read each student's score and test-cell points back from the gradebook (``ws``'s SQLite one
+    unless ``db_url`` names another)."""
     tools_on_path()
     results = {}
-    with Gradebook(ws.db_url) as gradebook:
+    with Gradebook(db_url or ws.db_url) as gradebook:
         max_score = float(gradebook.find_assignment(assignment).max_score)
         for name in names:
             try:
@@ -124,4 +126,4 @@ def fair(ws: Workspace, assignment: str, case: Case, alone: Batch) -> tuple[floa
     """(floor, fair): the twin's points before the runaway cell, and the twin's whole score."""
     twin = alone.results[case.twin]
     assert twin.score is not None, f"the honest twin {case.twin} has no grade"
-    return floor(test_order(ws, assignment), case.runaway, twin.cells), twin.score
+    return floor(test_order_of(assignment, ws.course / "source"), case.runaway, twin.cells), twin.score
