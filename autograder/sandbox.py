@@ -40,6 +40,7 @@ __all__ = [
     "SandboxUnavailable",
     "unavailable_reason",
     "bwrap_argv",
+    "apply_limits",
     "readonly_paths",
     "write_kernel_spec",
     "KERNEL_NAME",
@@ -258,7 +259,8 @@ def write_kernel_spec(folder: Path) -> Path:
     return folder
 
 
-def _set_limits(limits: Limits) -> None:
+def apply_limits(limits: Limits) -> None:
+    """Set the rlimits of this process (inherited by what it executes)."""
     for which, value in [
         (resource.RLIMIT_AS, limits.memory),
         (resource.RLIMIT_NPROC, limits.processes),
@@ -289,7 +291,7 @@ def _launch(argv: list[str]) -> None:
         env = dict(KERNEL_ENV, PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=box.workdir)
         env.pop("MPLCONFIGDIR")
         os.chdir(box.workdir)
-    _set_limits(box.limits)
+    apply_limits(box.limits)
     os.execvpe(command[0], command, env)
 
 

@@ -1,0 +1,186 @@
+"""The grading sandbox (issue 9): what student code inside it can see, write and use.
+
+Each test runs a short Python program in the sandbox ``grade`` gives a kernel: the same bwrap
+command line, read-only paths, unprivileged uid and rlimits. bubblewrap is required (``.ci/run``
+installs it), so these tests fail rather than skip where it is missing.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder.course import COURSE, ROOT
+from autograder.sandbox import (
+    INSIDE,
+    Limits,
+    Sandbox,
+    SandboxUnavailable,
+    apply_limits,
+    bwrap_argv,
+    readonly_paths,
+    unavailable_reason,
+    write_kernel_spec,
+)
+
+MIB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def readonly():
+    assert unavailable_reason() is None, "bubblewrap must work here (.ci/run installs it)"
+    return readonly_paths(protect=COURSE)
+
+
+def _run(tmp_path: Path, readonly, code: str, limits: Limits | None = None) -> dict:
+    """Run ``code`` in a sandbox whose working copy is ``tmp_path/work``; it prints one JSON line."""
+    work, ipc = tmp_path / "work", tmp_path / "ipc"
+    for folder in (work, ipc):
+        folder.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(folder, 100_007, 100_007)
+    box = Sandbox(workdir=str(work), ipc_dir=str(ipc), readonly=readonly, uid=100_007,
+                  limits=limits or Limits())
+    argv = bwrap_argv(box, [sys.executable, "-c", textwrap.dedent(code)])
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"},
+                         preexec_fn=lambda: apply_limits(box.limits))
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_sandbox_sees_its_copy_and_the_python_environment_only(tmp_path, readonly):
+    other = tmp_path / "other_student"
+    other.mkdir()
+    (other / "answer.ipynb").write_text("{}")
+    (tmp_path / "gradebook.db").write_text("")
+    secret = [str(p) for p in sorted(COURSE.rglob("*.ipynb"))] + [
+        str(COURSE / "nbgrader_config.py"), str(other / "answer.ipynb"), str(tmp_path / "gradebook.db"),
+        "/root/.bashrc", "/root/.profile", str(ROOT / "README.md"), "/etc/shadow"]
+    found = _run(tmp_path, readonly, f"""
+        import json, os, cnncourse
+        print(json.dumps({{"visible": [p for p in {secret!r} if os.path.exists(p)], "cwd": os.getcwd(),
+                          "root": sorted(os.listdir("/root")),
+                          "around": sorted(os.listdir({str(tmp_path)!r})), "library": cnncourse.__name__}}))
+    """)
+    # /root holds only the Python installation, the folder around the copy only the socket folder.
+    python_in_root = [".pyenv"] if sys.base_prefix.startswith("/root") else []
+    assert found == {"visible": [], "cwd": INSIDE, "root": python_in_root, "around": ["ipc"],
+                     "library": "cnncourse"}
+
+
+def test_sandbox_writes_only_into_its_copy(tmp_path, readonly):
+    targets = ["/usr/evil", sys.prefix + "/evil", str(ROOT / "src" / "evil"), "/evil", "/etc/evil"]
+    found = _run(tmp_path, readonly, f"""
+        import json
+        written = []
+        for path in {targets!r} + ["{INSIDE}/mine.txt", "/tmp/scratch.txt"]:
+            try:
+                open(path, "w").write("x")
+                written.append(path)
+            except OSError:
+                pass
+        print(json.dumps(written))
+    """)
+    assert found == [f"{INSIDE}/mine.txt", "/tmp/scratch.txt"]
+    assert (tmp_path / "work" / "mine.txt").read_text() == "x"
+    assert not any(Path(t).exists() for t in targets)
+
+
+def test_sandbox_has_no_network(tmp_path, readonly):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        found = _run(tmp_path, readonly, f"""
+            import json, socket
+            results = []
+            for address in [("127.0.0.1", {port}), ("pypi.org", 443), ("8.8.8.8", 53)]:
+                try:
+                    socket.create_connection(address, timeout=3).close()
+                    results.append("connected")
+                except OSError as error:
+                    results.append(type(error).__name__)
+            print(json.dumps(results))
+        """)
+    finally:
+        server.close()
+    assert "connected" not in found and len(found) == 3
+
+
+def test_sandbox_runs_unprivileged_without_capabilities(tmp_path, readonly):
+    found = _run(tmp_path, readonly, """
+        import json, os
+        status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+        print(json.dumps({"uid": os.getuid(), "caps": status["CapEff"].strip(),
+                          "bound": status["CapBnd"].strip(), "nnp": status["NoNewPrivs"].strip(),
+                          "pid": os.getpid() < 10}))
+    """)
+    assert found["caps"] == found["bound"] == "0000000000000000"
+    assert found["nnp"] == "1" and found["pid"]  # its own pid namespace
+    assert found["uid"] != 0
+
+
+def test_memory_file_process_and_tmp_limits_fire(tmp_path, readonly):
+    limits = Limits(memory=1536 * MIB, processes=40, file_size=8 * MIB, tmp_size=4 * MIB)
+    found = _run(tmp_path, readonly, """
+        import json, os
+        result = {}
+        try:
+            block = bytearray(3 << 30)
+            result["memory"] = "allocated"
+        except MemoryError:
+            result["memory"] = "MemoryError"
+        try:
+            with open("big.bin", "wb") as handle:
+                handle.write(b"x" * (9 << 20))
+            result["file"] = "written"
+        except OSError as error:
+            result["file"] = error.errno
+        try:
+            with open("/tmp/fill.bin", "wb") as handle:
+                for _ in range(32):
+                    handle.write(b"x" * (1 << 20))
+            result["tmp"] = "written"
+        except OSError as error:
+            result["tmp"] = error.errno
+        children = []
+        try:
+            for _ in range(100):
+                pid = os.fork()
+                if pid == 0:
+                    import time
+                    time.sleep(5)
+                    os._exit(0)
+                children.append(pid)
+            result["processes"] = "forked all"
+        except OSError:
+            result["processes"] = len(children)
+        for pid in children:
+            os.kill(pid, 9)
+        print(json.dumps(result))
+    """, limits)
+    assert found["memory"] == "MemoryError"
+    assert found["file"] == errno.EFBIG
+    assert found["tmp"] == errno.ENOSPC
+    assert isinstance(found["processes"], int) and found["processes"] < 40
+
+
+def test_readonly_paths_refuse_to_expose_the_course(tmp_path):
+    assert all(not COURSE.is_relative_to(p) for p in readonly_paths(protect=COURSE))
+    with pytest.raises(SandboxUnavailable, match="would expose the course folder"):
+        readonly_paths(protect=Path(sys.prefix) / "lib")
+
+
+def test_kernel_spec_starts_the_launcher_with_message_interrupts(tmp_path):
+    spec = json.loads((write_kernel_spec(tmp_path) / "cnncourse-grading" / "kernel.json").read_text())
+    assert spec["argv"][1:] == ["-m", "autograder.sandbox", "-f", "{connection_file}"]
+    assert spec["interrupt_mode"] == "message"
