@@ -12,7 +12,14 @@ import torch  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from cnncourse.diagrams import draw_network, draw_networks  # noqa: E402
+from cnncourse.diagrams import (  # noqa: E402
+    draw_1x1_as_matmul,
+    draw_multi_in,
+    draw_multi_in_out,
+    draw_network,
+    draw_networks,
+)
+from cnncourse.functional import corr2d, corr2d_multi_in, corr2d_multi_in_out  # noqa: E402
 from cnncourse.models import (  # noqa: E402
     AlexNet,
     GoogLeNet,
@@ -228,5 +235,64 @@ class Branchy(nn.Module):
 ])
 def test_bad_arguments_get_clear_errors(call, error, words):
     with pytest.raises(error, match="draw_network") as info:
+        call()
+    assert words in str(info.value)
+
+
+def cells(fig, title: str) -> list[float]:
+    """The numbers written in the matrix whose axes carries ``title``, row by row."""
+    (ax,) = [ax for ax in fig.axes if ax.get_title() == title]
+    return [float(t.get_text()) for t in ax.texts]
+
+
+def values(M: torch.Tensor) -> list[float]:
+    return M.flatten().tolist()
+
+
+def test_multi_in_picture_shows_each_channel_and_their_sum():
+    X = torch.stack([torch.arange(9.0).reshape(3, 3), torch.arange(1.0, 10.0).reshape(3, 3)])
+    K = torch.stack([torch.arange(4.0).reshape(2, 2), torch.arange(1.0, 5.0).reshape(2, 2)])
+    fig = draw_multi_in(X, K)
+    assert cells(fig, "sum over channels") == values(corr2d_multi_in(X, K)) == [56.0, 72.0, 104.0, 120.0]
+    for c in range(2):
+        assert cells(fig, f"channel {c} ⋆ slice {c}") == values(corr2d(X[c], K[c]))
+        assert cells(fig, f"kernel slice {c}") == values(K[c])
+    other = draw_multi_in(X, -K)  # a different kernel, different numbers in the picture
+    assert cells(other, "sum over channels") == [-56.0, -72.0, -104.0, -120.0]
+
+
+def test_multi_in_out_picture_stacks_one_output_per_kernel_stack():
+    X = torch.randint(-3, 4, (2, 4, 4)).double()
+    K = torch.randint(-2, 3, (3, 2, 2, 2)).double()
+    fig = draw_multi_in_out(X, K)
+    Y = corr2d_multi_in_out(X, K)
+    for o in range(3):
+        assert cells(fig, f"output channel {o}") == values(Y[o])
+        assert cells(fig, f"K[{o}, 1]") == values(K[o, 1])
+    assert "(3, 3, 3)" in fig.get_suptitle()
+
+
+def test_1x1_picture_is_a_matrix_product_with_the_pixel_outlined():
+    X = torch.randint(-3, 4, (3, 2, 4)).float()
+    K = torch.randint(-2, 3, (2, 3, 1, 1)).float()
+    fig = draw_1x1_as_matmul(X, K, pixel=(1, 2))
+    product = K[:, :, 0, 0] @ X.reshape(3, 8)  # (2, 8)
+    assert cells(fig, "Y: 2×8") == values(product)
+    assert cells(fig, "X: 3×8, a column per pixel") == values(X.reshape(3, 8))
+    (y_ax,) = [ax for ax in fig.axes if ax.get_title() == "Y: 2×8"]
+    (outline,) = y_ax.patches
+    assert outline.get_x() == 1 * 4 + 2 - 0.5  # pixel (1, 2) is column 6 of the flattened map
+    assert cells(draw_1x1_as_matmul(X, K[:, :, 0, 0]), "Y: 2×8") == values(product)  # (C_out, C) works too
+
+
+@pytest.mark.parametrize(("call", "error", "words"), [
+    (lambda: draw_multi_in(torch.zeros(2, 3, 3), torch.zeros(3, 2, 2)), ValueError, "one slice per channel"),
+    (lambda: draw_multi_in([[1.0]], torch.zeros(1, 1, 1)), TypeError, "torch.Tensor"),
+    (lambda: draw_multi_in_out(torch.zeros(2, 3, 3), torch.zeros(2, 2, 2)), ValueError, "4-D"),
+    (lambda: draw_1x1_as_matmul(torch.zeros(2, 3, 3), torch.zeros(4, 2, 3, 3)), ValueError, "1x1 kernels"),
+    (lambda: draw_1x1_as_matmul(torch.zeros(2, 3, 3), torch.zeros(4, 2), pixel=(3, 0)), ValueError, "inside"),
+])
+def test_channel_pictures_reject_bad_arguments(call, error, words):
+    with pytest.raises(error, match="draw_") as info:
         call()
     assert words in str(info.value)
