@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
+from cnncourse.functional import corr2d
+from cnncourse.images import stripes
 from cnncourse.layers import BatchNorm, Conv2D
 
 
@@ -29,6 +31,28 @@ def test_conv2d_layer_every_parameter_gets_the_right_gradient():
     (F.conv2d(X[None, None], weight[None, None], bias)[0, 0].square().sum()).backward()
     assert_close(layer.weight.grad, weight.grad)
     assert_close(layer.bias.grad, bias.grad)
+
+
+def test_conv2d_layer_learns_edge_kernel():
+    """Book, Section 7.2: ten steps of gradient descent (lr 3e-2) on the kernel recover K = [1, -1].
+
+    As in the book only the kernel is trained; the bias stays at its initial zero (its gradient
+    sums over all 42 outputs, so lr 3e-2 would make it diverge).
+    """
+    torch.manual_seed(0)
+    X = stripes()
+    Y = corr2d(X, torch.tensor([[1.0, -1.0]]))
+    layer = Conv2D((1, 2))
+    losses = []
+    for _ in range(10):
+        loss = ((layer(X) - Y) ** 2).sum()
+        losses.append(loss.item())
+        layer.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            layer.weight -= 3e-2 * layer.weight.grad
+    assert losses[-1] < 1.0 and losses[-1] < losses[0] / 10
+    assert_close(layer.weight.detach(), torch.tensor([[1.0, -1.0]]), atol=0.15, rtol=0)
 
 
 def test_conv2d_layer_rejects_bad_kernel_size():

@@ -1,4 +1,4 @@
-"""What every explorer in :mod:`cnncourse.widgets` shares: controls, one figure, batched updates."""
+"""What every explorer of Sections 7.2-7.6 shares: controls, one figure, batched updates."""
 
 from __future__ import annotations
 

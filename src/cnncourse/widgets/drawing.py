@@ -1,4 +1,4 @@
-"""Grid drawings and figure plumbing shared by the explorers in :mod:`cnncourse.widgets`.
+"""Grid drawings and figure plumbing shared by the explorers of Sections 7.2-7.6.
 
 Each explorer owns one :class:`matplotlib.figure.Figure` made without pyplot, so it never
 enters pyplot's registry (nothing leaks, nothing is shown twice by the inline backend). The

@@ -1,4 +1,4 @@
-"""The pure part of the explorers: given the settings, which shape, which cells, which text.
+"""The pure part of the explorers (Sections 7.2, 7.3, 7.5): given the settings, which shape, cells, text.
 
 Nothing here touches ipywidgets or matplotlib, so every answer can be tested against PyTorch.
 The output shapes themselves always come from :mod:`cnncourse.functional`; this module only

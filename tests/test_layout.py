@@ -1,0 +1,127 @@
+"""The package layout a newcomer can walk (issue 8), checked so that it cannot drift.
+
+- every module under ``src/cnncourse``: a docstring naming its book section, an explicit
+  ``__all__`` whose names exist, at most 320 lines, no ``import *``;
+- no module imports another module's underscore name (private *modules* of public names,
+  such as ``cnncourse._checks``, are the documented convention);
+- no test imports a private cnncourse module or name;
+- the map in ``DEVELOPERS.md`` names only paths that exist, and lists every notebook,
+  assignment and top-level module of the package.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "cnncourse"
+MAX_LINES = 320
+SECTION = re.compile(r"\bSections? \d+\.\d+")
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+TESTS = sorted((ROOT / "tests").glob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def imports(path: Path) -> list[tuple[str, str | None]]:
+    """``(module, name)`` for every import in the file; ``name`` is None for ``import module``."""
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            prefix = "." * node.level + (node.module or "")
+            found += [(prefix, alias.name) for alias in node.names]
+    return found
+
+
+def test_the_layout_finds_the_package_and_the_tests():
+    assert PACKAGE / "functional" / "__init__.py" in MODULES and PACKAGE / "runtime.py" in MODULES
+    assert ROOT / "tests" / "test_layout.py" in TESTS
+
+
+@pytest.mark.parametrize("path", MODULES, ids=relative)
+def test_module_has_a_section_docstring_all_and_a_readable_size(path):
+    source = path.read_text()
+    tree = ast.parse(source)
+    docstring = ast.get_docstring(tree) or ""
+    assert SECTION.search(docstring), f"{relative(path)}: the module docstring must name a book section"
+    lines = len(source.splitlines())
+    assert lines <= MAX_LINES, f"{relative(path)} has {lines} lines; split it (at most ~300)"
+    assert not any(name == "*" for _, name in imports(path)), f"{relative(path)} uses import *"
+    exported = [node for node in tree.body if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)]
+    assert exported, f"{relative(path)} has no explicit __all__"
+    module = importlib.import_module(module_name(path))
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{relative(path)}: __all__ names {missing}, which the module does not define"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=relative)
+def test_module_imports_no_other_modules_private_name(path):
+    private = [f"from {module} import {name}" for module, name in imports(path)
+               if name is not None and is_private(name)]
+    assert not private, f"{relative(path)} imports private names: {private}; make them public"
+
+
+@pytest.mark.parametrize("path", TESTS, ids=relative)
+def test_tests_import_only_public_cnncourse_names(path):
+    private = []
+    for module, name in imports(path):
+        if module.split(".")[0] != "cnncourse":
+            continue
+        if any(is_private(part) for part in module.split(".")) or (name is not None and is_private(name)):
+            private.append(f"{module}{'' if name is None else ' import ' + name}")
+    assert not private, f"{relative(path)} imports private cnncourse modules or names: {private}"
+
+
+def test_the_checker_sees_private_imports(tmp_path):
+    """The checks above would fail on the imports the old layout had."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("from cnncourse._corr import check_float_tensor\nfrom .x import _helper\n"
+                      "import cnncourse._idx\n")
+    assert imports(sample) == [("cnncourse._corr", "check_float_tensor"), (".x", "_helper"),
+                               ("cnncourse._idx", None)]
+    names = ("_helper", "__version__", "check", "_checks")
+    assert [is_private(name) for name in names] == [True, False, False, True]
+
+
+def map_paths() -> list[str]:
+    """Every backquoted path in the map section of DEVELOPERS.md."""
+    text = (ROOT / "DEVELOPERS.md").read_text()
+    section = text.split("## Map: where each concept lives", 1)[1].split("\n## ", 1)[0]
+    return [token for token in re.findall(r"`([^`\s]+)`", section) if "/" in token]
+
+
+def test_the_map_in_developers_md_names_only_paths_that_exist():
+    paths = map_paths()
+    assert len(paths) > 30
+    missing = sorted({p for p in paths if not (ROOT / p).exists()})
+    assert not missing, f"DEVELOPERS.md's map names paths that do not exist: {missing}"
+
+
+def test_the_map_lists_every_notebook_assignment_and_top_level_module():
+    listed = {p.rstrip("/") for p in map_paths()}
+    wanted = [relative(p) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    wanted += [relative(p) for p in sorted((ROOT / "course" / "source").glob("*/*.ipynb"))]
+    wanted += [relative(p) for p in sorted(PACKAGE.iterdir())
+               if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file()]
+    absent = [p for p in wanted if p not in listed]
+    assert not absent, f"add these to the map in DEVELOPERS.md: {absent}"
