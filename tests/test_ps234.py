@@ -12,6 +12,7 @@ this answers in seconds what ``python -m autograder validate|students`` answers 
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 
 import pytest
@@ -113,3 +114,56 @@ def test_every_mutant_loses_points_with_a_message(assignment, name):
     assert lost, f"{assignment} mutant {name!r} keeps full marks"
     # A failure explains itself: an AssertionError from the checks, or the student's own error.
     assert all(error.split(":", 1)[1].strip() for error in lost.values()), lost
+
+
+_OPTION = re.compile(r"^\* \*\*([A-Z])\.\*\* (.*)$")
+_CHOICE = re.compile(r'^\s*(\w+) = "([A-Z])"\s*$', re.M)
+LENGTH_MARGIN = 1.1  # the right option may be at most 10 % longer than the longest wrong one
+
+
+def _options(markdown: str) -> dict[str, str]:
+    """The lettered options of a question cell (``* **A.** text``, continuation lines indented)."""
+    found: dict[str, str] = {}
+    letter = None
+    for line in markdown.splitlines():
+        match = _OPTION.match(line)
+        if match:
+            letter = match[1]
+            found[letter] = match[2].strip()
+        elif letter and line.startswith("  ") and line.strip():
+            found[letter] += " " + line.strip()
+        else:
+            letter = None
+    return found
+
+
+def _questions():
+    """(assignment, answer grade_id, options, right letter) for every multiple-choice question."""
+    for assignment in ASSIGNMENTS:
+        nb = _notebook(assignment)
+        options: dict[str, str] = {}
+        for index, raw in enumerate(nb.cells):
+            if raw.cell_type == "markdown" and _options(raw.source):
+                options = _options(raw.source)
+                continue
+            meta = raw.metadata.get("nbgrader", {})
+            choice = _CHOICE.search(reference_source(raw.source)) if meta.get("solution") else None
+            if choice and options:
+                yield pytest.param(assignment, meta["grade_id"], options, choice[2],
+                                   id=f"{assignment}-{meta['grade_id']}-{index}")
+                options = {}
+
+
+QUESTIONS = list(_questions())
+
+
+def test_every_assignment_has_a_multiple_choice_question():
+    assert {case.values[0] for case in QUESTIONS} == set(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize(("assignment", "grade_id", "options", "right"), QUESTIONS)
+def test_no_option_is_identifiable_by_its_length_or_letter_style(assignment, grade_id, options, right):
+    assert sorted(options) == ["A", "B", "C", "D"], options
+    wrong = [len(text) for letter, text in options.items() if letter != right]
+    assert len(options[right]) <= LENGTH_MARGIN * max(wrong), (len(options[right]), wrong)
+    assert len(options[right]) >= min(wrong) / LENGTH_MARGIN, (len(options[right]), wrong)

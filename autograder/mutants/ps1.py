@@ -29,8 +29,6 @@ _WINDOW_SUMS = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i:i + kh, j:j + kw] * K).sum()
 '''
-_LONGEST = [("apply_k", "answer_apply_K", "C"), ("transpose_x", "answer_transpose_X", "D"),
-            ("transpose_k", "answer_transpose_K", "A")]
 
 
 def _difference(body: str) -> str:
@@ -67,9 +65,7 @@ MUTANTS = {
     "transpose_x_is_transpose": {"transpose_x_answer": 'answer_transpose_X = "A"'},
     "transpose_x_shape_mixed_up": {"transpose_x_answer": 'answer_transpose_X = "D"'},
     "transpose_k_same_kernel": {"transpose_k_answer": 'answer_transpose_K = "B"'},
-    # A student who picks the longest option every time (the surface cue the options no longer give).
-    **{f"longest_option_{part}": {f"{part}_answer": f'{name} = "{letter}"'}
-       for part, name, letter in _LONGEST},
+    "transpose_k_right_neighbours": {"transpose_k_answer": 'answer_transpose_K = "A"'},
     # 4. Kernel design.
     "second_derivative_first_difference": {"second_derivative_answer": _kernel("[[1.0, -1.0, 0.0]]")},
     "second_derivative_all_zeros": {"second_derivative_answer": _kernel("[[0.0, 0.0, 0.0]]")},

@@ -128,7 +128,8 @@ def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
     return c_out * h_out * w_out * c_in * k_h * k_w'''),
     },
     # Part 6: concept
-    "concept_wrong_choice": {"concept_answer": 'answer_1x1 = "a"\n'},
+    "concept_wrong_choice": {"concept_answer": 'answer_1x1 = "A"\n'},
+    "concept_second_wrong_choice": {"concept_answer": 'answer_1x1 = "B"\n'},
 }
 
 # Solves parts 1 (both cells), 3 and 6: 2 + 1 + 3 + 1 points.

@@ -134,7 +134,8 @@ def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
         pool="nn.MaxPool2d(kernel_size=3, stride=2, padding=1)")},
     "lenet_no_flatten": {"lenet_answer": _lenet().replace("        nn.Flatten(),\n", "")},
     # Part 4: concept
-    "concept_wrong_choice": {"concept_answer": 'answer_pooling = "c"\n'},
+    "concept_wrong_choice": {"concept_answer": 'answer_pooling = "C"\n'},
+    "concept_second_wrong_choice": {"concept_answer": 'answer_pooling = "A"\n'},
 }
 
 # Solves part 1 (all three cells) and the LeNet: 6 + 5 points.

@@ -206,7 +206,8 @@ def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn
     "resnext_forgets_batch_norm": {"resnext_answer": _resnext(bn="0")},
     "resnext_counts_running_stats": {"resnext_answer": _resnext(bn="4 * b + 4 * b + 4 * out_channels")},
     # Part 7: concept
-    "concept_wrong_choice": {"concept_answer": 'answer_bn = "c"\n'},
+    "concept_wrong_choice": {"concept_answer": 'answer_bn = "C"\n'},
+    "concept_second_wrong_choice": {"concept_answer": 'answer_bn = "B"\n'},
 }
 
 # Solves parts 1, 3 and 5: 2 + (1 + 2) + (1 + 3) points.
