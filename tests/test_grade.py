@@ -1,0 +1,189 @@
+"""``python -m autograder grade`` (issue 9): every submission gets a row, N at a time, resumably,
+and a kernel that dies, hangs or floods its output costs only the cell that did it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.api import Gradebook
+
+from autograder.course import COURSE, ROOT, read
+from autograder.execute import SandboxedExecute
+from autograder.grade import STATE, grade_course
+from autograder.sandbox import readonly_paths
+from autograder.students import Student, _submission, reference_answers
+from autograder.workspace import tools_on_path
+
+TIMESTAMP = "2025-01-06 09:00:00.000000 UTC"
+NOTEBOOK = "cross_correlation.ipynb"
+
+
+def _course(root: Path) -> Path:
+    """A copy of the course with ps1 generated (its gradebook knows the assignment)."""
+    course = root / "course"
+    shutil.copytree(COURSE / "source" / "ps1", course / "source" / "ps1")
+    shutil.copy(COURSE / "nbgrader_config.py", course / "nbgrader_config.py")
+    tools_on_path()
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "ps1"], cwd=course, check=True,
+                   capture_output=True)
+    return course
+
+
+def _submit(course: Path, student: str, nb: nbformat.NotebookNode | str | None) -> None:
+    folder = course / "submitted" / student / "ps1"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "timestamp.txt").write_text(TIMESTAMP)
+    if isinstance(nb, str):
+        (folder / NOTEBOOK).write_text(nb)
+    elif nb is not None:
+        nbformat.write(nb, folder / NOTEBOOK)
+
+
+def _students(course: Path) -> None:
+    release = read(course / "release" / "ps1" / NOTEBOOK)
+    solution = _submission(release, Student("solution", reference_answers("ps1", course / "source")))
+    _submit(course, "solution", solution)
+    _submit(course, "blank", release)
+    julia = nbformat.from_dict(json.loads(nbformat.writes(solution)))
+    julia.metadata.kernelspec = {"name": "julia-1.9", "display_name": "Julia", "language": "julia"}
+    _submit(course, "julia", julia)
+    _submit(course, "broken", '{"cells": [')
+    _submit(course, "empty", "")
+    _submit(course, "missing", None)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = _course(tmp_path_factory.mktemp("grade"))
+    _students(course)
+    outcomes = {o.student: o for o in grade_course(course, "ps1", workers=2)}
+    return course, outcomes
+
+
+@pytest.mark.slow
+def test_correct_and_blank_get_full_and_zero_and_every_failure_has_a_reason(graded):
+    course, outcomes = graded
+    assert set(outcomes) == {"solution", "blank", "julia", "broken", "empty", "missing"}
+    solution = outcomes["solution"]
+    assert (solution.score, solution.max_score, solution.status) == (13, 13, "graded")
+    assert (outcomes["blank"].score, outcomes["blank"].status) == (0, "graded")
+    assert outcomes["julia"].score == 13 and "julia-1.9" in outcomes["julia"].reason
+    assert "not a readable notebook" in outcomes["broken"].reason
+    assert "empty file" in outcomes["empty"].reason
+    assert "missing notebook" in outcomes["missing"].reason
+    for name in ("broken", "empty", "missing"):
+        assert (outcomes[name].status, outcomes[name].score) == ("FAILED", 0)
+    assert (course / "autograded" / "solution" / "ps1" / NOTEBOOK).exists()
+
+
+@pytest.mark.slow
+def test_gradebook_has_a_row_for_every_submission_and_exports(graded):
+    course, outcomes = graded
+    tools_on_path()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        scores = {s.student_id: float(s.score) for s in gb.assignment_submissions("ps1")}
+    assert scores == {name: o.score for name, o in outcomes.items()}
+    subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course, check=True, capture_output=True)
+    with (course / "grades.csv").open() as handle:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    assert exported == scores
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_the_same_grades_without_regrading(graded):
+    course, outcomes = graded
+    again = {o.student: o for o in grade_course(course, "ps1", workers=2)}
+    assert {n: o.score for n, o in again.items()} == {n: o.score for n, o in outcomes.items()}
+    assert {o.status for n, o in again.items() if not outcomes[n].failed} == {"unchanged"}
+    assert all(again[n].failed for n in ("broken", "empty", "missing"))
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    course = _course(tmp_path)
+    release = read(course / "release" / "ps1" / NOTEBOOK)
+    for name in ("first", "second", "third"):
+        _submit(course, name, release)
+    command = [sys.executable, "-m", "autograder", "grade", "ps1", "--course", str(course), "--workers", "1"]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state = course / STATE / "ps1"
+    deadline = time.monotonic() + 300
+    while run.poll() is None and time.monotonic() < deadline and not any(state.glob("*.json")):
+        time.sleep(0.2)
+    run.send_signal(signal.SIGINT)  # Ctrl-C
+    run.communicate(timeout=60)
+    done = {p.stem for p in state.iterdir()}
+    assert 1 <= len(done) < 3
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    statuses = {line.split()[0]: line.split()[3] for line in rerun.stdout.splitlines()
+                if line.split() and line.split()[0] in ("first", "second", "third")}
+    assert {n for n, s in statuses.items() if s == "unchanged"} == done
+    assert {n for n, s in statuses.items() if s == "graded"} == {"first", "second", "third"} - done
+
+
+# ----------------------------------------------------------------------------- the execution step
+
+def _meta(grade_id: str, test: bool) -> dict:
+    return {"nbgrader": {"grade": test, "solution": not test, "locked": test, "grade_id": grade_id,
+                         "points": 1 if test else None, "schema_version": 3}}
+
+
+def _execute(tmp_path: Path, sources: list[tuple[str, str]], **traits) -> nbformat.NotebookNode:
+    """Run a toy notebook of (grade_id, source) cells (test cells start with ``test_``) sandboxed."""
+    cells = [new_code_cell(source, metadata=_meta(grade_id, grade_id.startswith("test_")))
+             for grade_id, source in sources]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                            "language": "python"}})
+    work = tmp_path / "work"
+    work.mkdir()
+    options = dict(timeout=4, kill_grace=1.0, uid=100_011, scratch=str(tmp_path),
+                   readonly=os.pathsep.join(readonly_paths(protect=COURSE)))
+    executor = SandboxedExecute(**(options | traits))
+    executor.preprocess(nb, {"metadata": {"path": str(work)}})
+    return nb
+
+
+def _errors(cell) -> list[str]:
+    return [o.ename for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_a_dying_kernel_costs_only_its_cell(tmp_path):
+    nb = _execute(tmp_path, [("a_answer", "x = 21"), ("test_a", "assert x == 21"),
+                             ("b_answer", "import os\nos._exit(3)"), ("test_b", "assert x * 2 == 42"),
+                             ("c_answer", "y = x + 1"), ("test_c", "assert y == 22")])
+    assert _errors(nb.cells[2]) == ["KernelDied"]
+    assert [_errors(nb.cells[i]) for i in (1, 3, 5)] == [[], [], []]
+
+
+@pytest.mark.slow
+def test_a_kernel_ignoring_interrupts_is_killed_and_grading_goes_on(tmp_path):
+    stubborn = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "def answer():\n    while True:\n        try:\n            time.sleep(0.05)\n"
+                "        except KeyboardInterrupt:\n            pass\n")
+    nb = _execute(tmp_path, [("a_answer", "x = 5"), ("b_answer", stubborn), ("test_b", "answer()"),
+                             ("test_a", "assert x == 5"), ("c_answer", "z = 1"), ("test_c", "assert z == 1")])
+    assert _errors(nb.cells[2]) == ["KernelKilled"]
+    assert [_errors(nb.cells[i]) for i in (3, 5)] == [[], []]
+
+
+@pytest.mark.slow
+def test_output_is_capped_and_the_notebook_wall_limit_stops_the_rest(tmp_path):
+    cells = [("a_answer", "print('x' * 5_000_000)"), ("b_answer", "import time\ntime.sleep(30)"),
+             ("test_b", "pass")]
+    nb = _execute(tmp_path, cells, output_limit=1000, notebook_timeout=6, timeout=30)
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert len(text) < 1200 and "output truncated" in text
+    assert _errors(nb.cells[2]) == ["NotRun"]
