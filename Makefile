@@ -6,15 +6,26 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.cnncourse-installed
 
-.PHONY: lab test test-fast lint bench notebook-times clean-course
+.PHONY: lab selfgrade test test-fast lint bench notebook-times clean-course
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-lab: $(STAMP)
+# The student's copies of the assignments (assignments/<ps>/, ignored by git) are made from
+# course/source when missing; a student's existing copy is never overwritten.
+STUDENT_VIEW := assignments/.released
+$(STUDENT_VIEW): $(STAMP) $(wildcard course/source/*/*.ipynb) course/nbgrader_config.py
+	$(BIN)/python -m autograder.selfgrade release
+	touch $(STUDENT_VIEW)
+
+lab: $(STAMP) $(STUDENT_VIEW)
 	$(BIN)/jupyter lab --allow-root notebooks/00_start_here.ipynb
+
+# Grade your own copy of an assignment with the hidden tests: make selfgrade PS=ps1
+selfgrade: $(STAMP) $(STUDENT_VIEW)
+	$(BIN)/python -m autograder.selfgrade grade $(or $(PS),$(error name the assignment: make selfgrade PS=ps1))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,187 @@
+"""Self-study: the student's copies of the assignments, and grading one's own copy (issue 11).
+
+``python -m autograder.selfgrade release`` writes the student form of every assignment (made by
+``nbgrader generate_assignment`` in a temporary copy of the course: solutions and hidden tests
+removed) into ``assignments/<ps>/``, which git ignores. A student's existing copy is never
+touched: when the course publishes a changed release, it is written beside the student's copy as
+``<name>.release-<date>.ipynb`` and the command says so.
+
+``python -m autograder.selfgrade grade ps1`` grades the student's copy with the hidden tests
+through the instructor's engine (:func:`autograder.grade.grade_assignment`) in a temporary
+course, sandboxed where the sandbox works and unsandboxed otherwise (a student grading their own
+work needs a correct grade, not protection from themselves). It prints the score of every part
+and each failing test's message, never hidden test source, and writes the same report as
+``<name>.feedback.md`` next to the notebook. The notebook itself is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
+from autograder.workspace import workspace
+
+__all__ = ["STUDENT_VIEW", "Part", "release", "selfgrade", "format_report", "main"]
+
+STUDENT_VIEW = ROOT / "assignments"
+STUDENT = "self"  # the student id inside the temporary course
+PRISTINE = ".release"  # assignments/<ps>/.release/<name>.ipynb: the release the student's copy came from
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded test cell of the student's notebook."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    message: str  # the failing test's message ("" when it passed)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def release(into: Path = STUDENT_VIEW, chosen: list[str] | None = None, course: Path = COURSE) -> list[str]:
+    """Write the student form of the assignments into ``into/<ps>/``; return what was done, line by line.
+
+    Only missing files are created. When a student's copy exists and the course's release has
+    changed since it was made, the new release goes beside it with a dated name.
+    """
+    done = []
+    for assignment in chosen or assignments(course):
+        with workspace([assignment], course=course) as ws:
+            ws.nbgrader("generate_assignment", assignment)
+            released = sorted(ws.path("release", assignment).rglob("*"))
+            target = into / assignment
+            for path in released:
+                if not path.is_file():
+                    continue
+                relative = path.relative_to(ws.path("release", assignment))
+                mine, pristine = target / relative, target / PRISTINE / relative
+                pristine.parent.mkdir(parents=True, exist_ok=True)
+                if not mine.exists():
+                    mine.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, mine)
+                    shutil.copyfile(path, pristine)
+                    done.append(f"created {mine.relative_to(into.parent)}")
+                elif not pristine.exists() or _digest(pristine) != _digest(path):
+                    stamp = datetime.date.today().isoformat()
+                    beside = mine.with_name(f"{mine.stem}.release-{stamp}{mine.suffix}")
+                    shutil.copyfile(path, beside)
+                    shutil.copyfile(path, pristine)
+                    done.append(f"kept your {mine.relative_to(into.parent)}; the course changed it, the new "
+                                f"release is {beside.name} (copy your answers over when you like)")
+    return done
+
+
+def _error_message(cell: dict) -> str:
+    """``Name: message`` of a test cell's error output, without any traceback (it could quote tests)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            name, value = output.get("ename", "Error"), output.get("evalue", "")
+            if name == "NotImplementedError" and not value:
+                return "not answered yet: an answer cell still raises NotImplementedError"
+            return f"{name}: {value}"
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            return "the cell wrote to stderr, which scores zero (a warning or a print to sys.stderr?)"
+    return ""
+
+
+def _parts(course: Path, assignment: str, name: str) -> list[Part]:
+    """Every graded cell's score (from the gradebook) and failure message (from the graded notebook)."""
+    from nbgrader.api import Gradebook
+
+    graded = read(course / "autograded" / STUDENT / assignment / f"{name}.ipynb")
+    messages = {c.grade_id: _error_message(graded.cells[c.index]) for c in cells(graded)}
+    parts = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cnncourse") as gb:
+        notebook = gb.find_submission_notebook(name, assignment, STUDENT)
+        order = {c.grade_id: c.index for c in cells(read(course / "source" / assignment / f"{name}.ipynb"))}
+        for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, 0)):
+            score = grade.score if grade.score is not None else 0.0
+            message = messages.get(grade.name, "") if score < grade.max_score else ""
+            parts.append(Part(grade.name, float(score), float(grade.max_score), message))
+    return parts
+
+
+def selfgrade(assignment: str, notebook: Path | None = None, course: Path = COURSE,
+              sandbox: bool | None = None) -> list[Part]:
+    """Grade a student's copy of ``assignment`` with the hidden tests; return one Part per test cell.
+
+    Args:
+        notebook: the student's notebook (default: the only one in ``assignments/<assignment>/``).
+        sandbox: isolate the student's code (default: when the sandbox works on this machine).
+    """
+    from autograder.grade import Options, grade_assignment
+    from autograder.sandbox import unavailable_reason
+
+    (source,) = source_notebooks(assignment, course / "source")
+    notebook = Path(notebook) if notebook else STUDENT_VIEW / assignment / source.name
+    if not notebook.is_file():
+        raise SystemExit(f"selfgrade: no notebook {notebook}; run `make lab` (or `python -m "
+                         "autograder.selfgrade release`) to get your copy of the assignments first")
+    if sandbox is None:
+        sandbox = unavailable_reason() is None
+    with workspace([assignment], course=course) as ws:
+        ws.nbgrader("generate_assignment", assignment)
+        submitted = ws.path("submitted", STUDENT, assignment)
+        submitted.mkdir(parents=True)
+        shutil.copyfile(notebook, submitted / source.name)  # the student's file is only read
+        options = Options(workers=1, force=True, sandbox=sandbox, progress=False)
+        (outcome,) = grade_assignment(assignment, ws.course, options)
+        if outcome.failed:
+            raise SystemExit(f"selfgrade: the notebook could not be graded: {outcome.reason}")
+        return _parts(ws.course, assignment, source.stem)
+
+
+def format_report(assignment: str, parts: list[Part]) -> str:
+    """The feedback as Markdown: total, then one row per part and each failure's message."""
+    score, top = sum(p.score for p in parts), sum(p.max_score for p in parts)
+    lines = [f"# {assignment}: {score:g} / {top:g} points", "", "| part | points | |", "|---|---|---|"]
+    for part in parts:
+        mark = "passed" if part.score >= part.max_score else "failed"
+        lines.append(f"| {part.grade_id} | {part.score:g} / {part.max_score:g} | {mark} |")
+    failures = [p for p in parts if p.message]
+    if failures:
+        lines += ["", "## What to look at", ""]
+        lines += [f"* **{p.grade_id}**: {p.message}" for p in failures]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.selfgrade",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("release", help="write the student form of the assignments into assignments/")
+    make.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    make.add_argument("--into", type=Path, default=STUDENT_VIEW)
+    grade = sub.add_parser("grade", help="grade your copy of one assignment with the hidden tests")
+    grade.add_argument("assignment", metavar="ASSIGNMENT")
+    grade.add_argument("--notebook", type=Path, help="your notebook (default: assignments/<ps>/<name>.ipynb)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="do not isolate the code even where isolation works")
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        for line in release(args.into, args.assignments or None):
+            print(line)
+        return 0
+    parts = selfgrade(args.assignment, args.notebook, sandbox=False if args.no_sandbox else None)
+    report = format_report(args.assignment, parts)
+    print(report)
+    (source,) = source_notebooks(args.assignment)
+    notebook = args.notebook or STUDENT_VIEW / args.assignment / source.name
+    feedback = notebook.with_name(f"{notebook.stem}.feedback.md")
+    feedback.write_text(report)
+    print(f"(also written to {feedback})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
