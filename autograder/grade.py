@@ -262,7 +262,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                     student=student,
                     submitted=str(found[student]),
                     uid=UID_BASE + slot,
-                    private=str(scratch / "work" / student),
+                    # Short: socket paths inside it must stay under the 107-byte limit of Unix sockets.
+                    private=str(scratch / "w" / str(slot)),
                 )
                 result = worker.run(task)
                 if result is None:  # the worker died: record it and start a fresh one
@@ -273,7 +274,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                     outcomes[student] = _finish(
                         course, assignment, student, result, mark, db_url, course_id, top
                     )
-                    shutil.rmtree(scratch / "work" / student, ignore_errors=True)
+                    shutil.rmtree(scratch / "w" / str(slot), ignore_errors=True)
                     bar.update(1)
                     bar.set_postfix_str(student)
 

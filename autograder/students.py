@@ -1,8 +1,9 @@
 """Synthetic students: submissions built from {answer grade_id: source} maps, graded in one run.
 
 ``simulate`` and ``mutants`` both describe their students as :class:`Student` values and call
-:func:`grade`, which writes every submission, runs ``nbgrader autograde`` once for the whole
-batch (optionally ``generate_feedback`` and ``export`` too) and reads the scores back.
+:func:`grade`, which writes every submission, grades the batch through the same engine as
+``python -m autograder grade`` (optionally ``generate_feedback`` and ``export`` too) and reads
+the scores back from the gradebook.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import copy
 import csv
 import re
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from tqdm import tqdm
 
 from autograder.course import cells, read, source_notebooks
+from autograder.grade import Options, grade_assignment
 from autograder.regions import reference_source
-from autograder.workspace import Workspace, tools_on_path
+from autograder.sandbox import unavailable_reason
+from autograder.workspace import NbgraderFailed, Workspace, tools_on_path
 
 __all__ = ["Student", "Result", "Batch", "reference_answers", "answer_ids", "grade"]
 
@@ -136,30 +137,24 @@ def _read_csv(path: Path, assignment: str) -> dict[str, float]:
 
 def grade(ws: Workspace, assignment: str, students: list[Student], feedback: bool = False,
           export: bool = False) -> Batch:
-    """Autograde all ``students`` in one nbgrader run (the release must already exist in ``ws``).
+    """Grade all ``students`` with ``python -m autograder grade``'s engine (the release must exist in ``ws``).
+
+    The synthetic students are the instructor's own code, so where bubblewrap is unavailable they
+    are graded unsandboxed (with a note) rather than not at all.
 
     Args:
         feedback: also run ``generate_feedback`` for the assignment.
         export: also run ``nbgrader export`` and record each student's CSV score.
     """
     _write_submissions(ws, assignment, students)
-    per_student = len(list(ws.path("release", assignment).glob("*.ipynb")))
-    bar = tqdm(total=len(students) * per_student, desc=f"autograde {assignment}", unit="notebook",
-               file=sys.stdout)
-    started = []
-
-    def advance(line: str) -> None:
-        if "Autograding " in line:  # logged once per student and notebook, before it executes
-            if started:
-                bar.update(1)
-            started.append(line)
-            bar.set_postfix_str(line.rsplit("/autograded/", 1)[-1].split("/")[0])
-
-    try:
-        ws.nbgrader("autograde", assignment, on_line=advance)
-    finally:
-        bar.update(bar.total - bar.n)
-        bar.close()
+    reason = unavailable_reason()
+    if reason:
+        print(f"note: grading the synthetic students without a sandbox ({reason})")
+    outcomes = grade_assignment(assignment, ws.course, Options(students=[s.name for s in students],
+                                                               force=True, sandbox=reason is None))
+    failed = [f"{o.student}: {o.reason}" for o in outcomes if o.failed]
+    if failed:
+        raise NbgraderFailed(f"grade {assignment} could not grade: {'; '.join(failed)}")
     if feedback:
         ws.nbgrader("generate_feedback", assignment)
     csv_scores = {}

@@ -97,7 +97,7 @@ def _config(task: dict, course: Path) -> Config:
     sandbox.isolate = task["isolate"]
     sandbox.uid = task["uid"]
     sandbox.readonly = os.pathsep.join(task["readonly"])
-    sandbox.scratch = str(Path(task["private"]) / "scratch")
+    sandbox.scratch = str(Path(task["private"]) / "s")
     for name, value in task.get("limits", {}).items():
         setattr(sandbox, name, value)
     return config
@@ -113,6 +113,24 @@ def _failures(folder: Path) -> list[str]:
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
                 found.append(f"{grade_id} {FAILURE_NAMES[ename]}")
     return found
+
+
+class _ErrorLines(logging.Handler):
+    """Keeps the last line of each error nbgrader logs (its exceptions only say "see above")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage().strip()
+        if text:
+            self.lines.append(text.splitlines()[-1][:160])
+
+    def cause(self) -> str:
+        """The first logged error that is not nbgrader's generic summary."""
+        generic = ("There was an error processing", "Please see the", "Removing failed")
+        return next((line for line in self.lines if not line.startswith(generic)), "")
 
 
 def grade_task(task: dict) -> dict:
@@ -139,7 +157,7 @@ def grade_task(task: dict) -> dict:
             source, course / "source" / task["assignment"], ignore=shutil.ignore_patterns("*.ipynb")
         )
     shutil.copy(task["template"], course / "gradebook.db")
-    (private / "scratch").mkdir(parents=True)
+    (private / "s").mkdir(parents=True)
     problems, notes = check_notebooks(folder, task["notebooks"])
     result = {
         "student": task["student"],
@@ -148,6 +166,8 @@ def grade_task(task: dict) -> dict:
         "scores": None,
         "autograded": str(course / "autograded" / task["student"] / task["assignment"]),
     }
+    errors = _ErrorLines()
+    logging.getLogger("traitlets").addHandler(errors)
     try:
         config = _config(task, course)
         converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
@@ -155,12 +175,12 @@ def grade_task(task: dict) -> dict:
         converter.start()
         result["scores"] = read_scores(config.CourseDirectory.db_url, task["assignment"], task["student"])
         result["notes"] += _failures(Path(result["autograded"]))
-    except BaseException as error:  # nbgrader raises NbGraderException after logging the cause
-        if isinstance(error, KeyboardInterrupt):
-            raise
+    except Exception as error:  # nbgrader raises NbGraderException after logging the cause
         logging.getLogger("autograder").error("%s", traceback.format_exc())
-        first_line = str(error).splitlines()[0][:120] if str(error) else ""
-        problems.append(f"nbgrader failed: {type(error).__name__}: {first_line}")
+        cause = errors.cause() or f"{type(error).__name__}: {str(error)[:120]}"
+        problems.append(f"nbgrader failed: {cause}")
+    finally:
+        logging.getLogger("traitlets").removeHandler(errors)
     result["seconds"] = time.perf_counter() - start
     return result
 
