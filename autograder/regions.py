@@ -6,8 +6,9 @@ from collections.abc import Iterable
 
 from nbformat import NotebookNode
 
+from cnncourse.grading.feedback import HIDDEN
+
 SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
-HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 MIN_SECRET_CHARS = 8  # shorter lines ("pass", "return x") are too common to count as a leak
 
 __all__ = ["SOLUTION", "HIDDEN", "partition", "reference_source", "visible_text",

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from autograder import mutants
 from autograder.course import cells, read, source_notebooks
-from autograder.feedback import html_text
 from autograder.regions import HIDDEN, leaks, region_lines, secret_lines, visible_text
 from autograder.students import Batch, Student, reference_answers
 from autograder.workspace import Workspace
+from cnncourse.grading.feedback import html_text
 
 __all__ = ["Plan", "Row", "plan", "evaluate"]
 

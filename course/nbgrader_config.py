@@ -8,16 +8,16 @@
     nbgrader export                      # gradebook.db -> grades.csv
 
 Paths are relative to this file, so a copy of the course folder works wherever it lies
-(``python -m autograder`` grades copies in temporary folders).
+(``python -m autograder`` grades copies in temporary folders). Everything this file names is in
+the installed ``cnncourse`` package: a copied course folder needs nothing else.
+
+``python -m autograder grade`` (the instructor's grading command, see README.md) reads this file
+too; its sandbox limits are the ``SandboxedExecute`` lines at the end.
 """
 
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The feedback preprocessor lives in the repository's autograder package, next to course/.
-if str(HERE.parent) not in sys.path:
-    sys.path.insert(0, str(HERE.parent))
 
 c = get_config()  # noqa: F821  (injected by traitlets when it executes this file)
 
@@ -53,9 +53,17 @@ c.IgnorePattern.pattern = r"Warning:|WARNING"
 # traceback lines that would quote it.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.HideHiddenTests",
+    "cnncourse.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
 # Release and collect through a folder inside the course instead of /srv/nbgrader/exchange.
 c.Exchange.root = str(HERE / "exchange")
+
+# python -m autograder grade: its hardened execution step (plain nbgrader ignores this section).
+# Per-cell timeout: Execute.timeout above. Limits apply to each submission's kernel.
+c.SandboxedExecute.notebook_timeout = 900  # wall seconds per notebook
+c.SandboxedExecute.kill_grace = 5  # seconds an interrupted cell gets before its kernel is killed
+c.SandboxedExecute.memory_limit = 2 * 1024**3  # RLIMIT_AS bytes (no cgroup: the host owns it)
+c.SandboxedExecute.process_limit = 256  # RLIMIT_NPROC: processes and threads
+c.SandboxedExecute.output_limit = 100_000  # characters of output kept per cell

@@ -19,7 +19,6 @@ from traitlets.config import PyFileConfigLoader
 import autograder.mutants
 from autograder.__main__ import main
 from autograder.course import COURSE, ROOT, SOURCE, assignments, cells, read, source_notebooks
-from autograder.feedback import HideHiddenTests
 from autograder.mutants import Spec
 from autograder.regions import (
     HIDDEN,
@@ -34,6 +33,7 @@ from autograder.simulate import plan
 from autograder.students import Student, _check_targets, _submission, answer_ids, reference_answers
 from autograder.validate import QUIET_LINE, convention_problems
 from autograder.workspace import Workspace
+from cnncourse.grading.feedback import HideHiddenTests
 
 ASSIGNMENTS = assignments()
 
@@ -210,7 +210,7 @@ def test_course_config_restores_cells_limits_time_and_keeps_everything_in_the_co
     assert config.CourseDirectory.db_url == f"sqlite:///{COURSE / 'gradebook.db'}"
     assert config.OverwriteCells.add_missing_cells is True
     assert 30 <= config.Execute.timeout <= 600 and config.Execute.interrupt_on_timeout is True
-    assert "autograder.feedback.HideHiddenTests" in config.GenerateFeedback.preprocessors
+    assert "cnncourse.grading.feedback.HideHiddenTests" in config.GenerateFeedback.preprocessors
     assert "nbgrader.preprocessors.GetGrades" in config.GenerateFeedback.preprocessors
 
 

@@ -1,9 +1,11 @@
 """Student feedback without hidden tests: an nbgrader preprocessor and an HTML leak check.
 
-nbgrader 0.9.6 puts the full source of every test cell back into the autograded notebook, so
-its feedback HTML would show the hidden tests (jupyter/nbgrader#917). ``course/nbgrader_config.py``
-adds :class:`HideHiddenTests` to ``GenerateFeedback.preprocessors``: in every test cell that had
-a hidden region, the region is replaced by a one-line note and an error's traceback (which
+Feedback on the assignments of Sections 7.2-8.6. It lives in the installed package so that a
+copied course folder gives feedback with only ``cnncourse`` installed. nbgrader 0.9.6 puts the
+full source of every test cell back into the autograded notebook, so its feedback HTML would show
+the hidden tests (jupyter/nbgrader#917). ``course/nbgrader_config.py`` adds
+:class:`HideHiddenTests` to ``GenerateFeedback.preprocessors``: in every test cell that had a
+hidden region, the region is replaced by a one-line note and an error's traceback (which
 quotes the failing line and its neighbours) is cut down to ``ErrorName: message``. Scores and
 the messages that explain a failure stay.
 """
@@ -20,9 +22,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from autograder.regions import HIDDEN
+HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")  # the markers of nbgrader's ClearHiddenTests
 
-__all__ = ["HideHiddenTests", "html_text"]
+__all__ = ["HIDDEN", "HideHiddenTests", "html_text"]
 
 
 class HideHiddenTests(NbGraderPreprocessor):
