@@ -86,6 +86,10 @@ def _grade_command(args: argparse.Namespace) -> int:
         except SandboxUnavailable as error:
             print(f"grade: refusing to run student code unsandboxed: {error}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print(f"\ngrade {assignment}: interrupted; what was graded is saved, run the same command "
+                  "again to grade the rest", file=sys.stderr)
+            return 130
         print(f"\n{assignment}")
         print(format_table(["student", "score", "max", "status", "seconds", "reason"],
                            [(o.student, f"{o.score:g}", f"{o.max_score:g}", o.status, f"{o.seconds:.1f}",

@@ -179,6 +179,10 @@ def _finish(
     return outcome
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def grade_assignment(assignment: str, course: Path = COURSE, options: Options | None = None) -> list[Outcome]:
     """Grade every (chosen) submission of ``assignment``; return one outcome per student.
 
@@ -201,6 +205,9 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         [options.timeout, options.limits, options.sandbox, (course / "nbgrader_config.py").read_text()]
     )
     scratch = Path(tempfile.mkdtemp(prefix="cnncourse-grade-"))
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # `kill` ends a run like Ctrl-C: workers stopped, finished submissions kept
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     os.chmod(scratch, 0o755)
     outcomes: dict[str, Outcome] = {}
     workers: list[_Worker] = []
@@ -289,6 +296,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                 thread.join(0.2)
         bar.close()
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         for worker in workers:
             worker.stop()
         shutil.rmtree(scratch, ignore_errors=True)
