@@ -1,0 +1,150 @@
+"""What a student studying on their own gets from ``make lab`` and ``make selfgrade`` (issue 11).
+
+The student form of every assignment lands in ``assignments/<ps>/`` without solutions or hidden
+tests, a student's copy is never overwritten, nbgrader's Validate button (its server endpoint)
+works on it, and self-grading gives the reference solution full marks and the blank copy zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograder import selfgrade
+from autograder.course import COURSE, ROOT, assignments, read, source_notebooks
+from autograder.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory) -> Path:
+    """The student view of all four assignments, made once for this module."""
+    into = tmp_path_factory.mktemp("student") / "assignments"
+    selfgrade.release(into)
+    return into
+
+
+def _text(path: Path) -> str:
+    return "\n".join(cell.source for cell in read(path).cells)
+
+
+def test_the_student_view_has_every_assignment_ready_to_open(view):
+    assert sorted(p.name for p in view.iterdir() if not p.name.startswith(".")) == assignments()
+    for assignment in assignments():
+        (source,) = source_notebooks(assignment)
+        student = view / assignment / source.name
+        assert student.is_file()
+        assert "raise NotImplementedError()" in _text(student)
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_the_student_view_contains_no_solution_and_no_hidden_test(view, assignment):
+    (source,) = source_notebooks(assignment)
+    nb = read(source)
+    public = visible_text(nb, (SOLUTION, HIDDEN), ordinary_code=False)
+    secrets = secret_lines(region_lines(nb, SOLUTION) + region_lines(nb, HIDDEN), public)
+    assert secrets, "the source should have solution and hidden-test lines to look for"
+    text = _text(view / assignment / source.name)
+    assert leaks(secrets, text) == []
+    assert not any(marker in text for marker in (*SOLUTION, *HIDDEN))
+
+
+def test_a_students_copy_is_never_overwritten_and_a_new_release_goes_beside_it(view):
+    (source,) = source_notebooks("ps1")
+    mine = view / "ps1" / source.name
+    answered = mine.read_text().replace("raise NotImplementedError()", "X_diag = torch.eye(6)", 1)
+    mine.write_text(answered)
+    assert not any("created" in line for line in selfgrade.release(view, ["ps1"]))
+    assert mine.read_text() == answered
+    pristine = view / "ps1" / selfgrade.PRISTINE / source.name
+    pristine.write_text(pristine.read_text().replace("Problem set 1", "Problem set 1 (old release)"))
+    (line,) = selfgrade.release(view, ["ps1"])
+    beside = [p for p in (view / "ps1").glob("*.release-*.ipynb")]
+    assert len(beside) == 1 and beside[0].name in line
+    assert mine.read_text() == answered
+
+
+def _reference_copy(assignment: str, folder: Path) -> Path:
+    """The source notebook with the solution markers removed: what a perfect student submits."""
+    (source,) = source_notebooks(assignment)
+    nb = read(source)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.splitlines()
+                                if SOLUTION[0] not in line and SOLUTION[1] not in line)
+    target = folder / source.name
+    target.write_text(json.dumps(nb))
+    return target
+
+
+def test_selfgrade_gives_the_reference_solution_full_marks_without_changing_it(tmp_path):
+    notebook = _reference_copy("ps1", tmp_path)
+    before = notebook.read_bytes()
+    parts = selfgrade.selfgrade("ps1", notebook, sandbox=False)
+    assert parts and all(part.score == part.max_score and not part.message for part in parts)
+    assert notebook.read_bytes() == before
+
+
+def test_selfgrade_gives_the_blank_release_zero_and_says_why_without_hidden_tests(view):
+    (source,) = source_notebooks("ps2")
+    parts = selfgrade.selfgrade("ps2", view / "ps2" / source.name)
+    assert parts and sum(part.score for part in parts) == 0
+    assert all(part.message for part in parts)
+    report = selfgrade.format_report("ps2", parts)
+    hidden = secret_lines(region_lines(read(source), HIDDEN), visible_text(read(source), (HIDDEN,), True))
+    assert report.startswith("# ps2: 0 / ") and leaks(hidden, report) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_nbgraders_validate_endpoint_works_on_the_student_view(view, tmp_path):
+    """What the Validate button does: POST the notebook's path to the server's validate handler."""
+    (source,) = source_notebooks("ps1")
+    root = tmp_path / "lab"
+    shutil.copytree(view, root / "assignments")
+    port, token = _free_port(), "selfstudy"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser", f"--port={port}",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"{base}/assignments/validate?token={token}", method="POST",
+            data=json.dumps({"path": f"assignments/ps1/{source.name}"}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=300) as response:
+            answer = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answer["success"], answer["value"]
+    assert answer["value"]["failed"], "a blank copy should fail its visible checks"
+
+
+def test_the_makefile_makes_the_student_view_before_lab_and_has_a_selfgrade_target():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "lab: $(STAMP) $(STUDENT_VIEW)" in makefile
+    assert "-m autograder.selfgrade release" in makefile and "-m autograder.selfgrade grade" in makefile
+    assert "assignments/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert (COURSE / "nbgrader_config.py").exists()
