@@ -3,9 +3,14 @@ passes the hidden check, and images without diagonal edges fail it with a useful
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
+from autograder.course import cells, read, source_notebooks
+from autograder.regions import reference_source
+from cnncourse.functional import corr2d
 from cnncourse.grading import check_diagonal_edges, diagonal_edge_problem
 from cnncourse.images import anti_diagonal_edge, diagonal_edge, stripes
 
@@ -118,3 +123,85 @@ def test_check_diagonal_edges_uses_the_students_variable_name():
     with pytest.raises(AssertionError, match="my_image has shape"):
         check_diagonal_edges("my_image", torch.eye(3))
     check_diagonal_edges("my_image", torch.eye(6))
+
+
+# Questions 3.1-3.3 of ps1, option by option, as statements about the student's own X_diag. For
+# every image the checker accepts (square or not) exactly one option must be true: the keyed one.
+def _nonzero(Y: torch.Tensor) -> bool:
+    return bool(Y.abs().max() > 1e-9)
+
+
+def _same(A: torch.Tensor, B: torch.Tensor) -> bool:
+    return A.shape == B.shape and torch.allclose(A, B)
+
+
+def _statements(X: torch.Tensor) -> dict[str, dict[str, bool]]:
+    K = torch.tensor([[1.0, -1.0]], dtype=X.dtype)
+    h, w = X.shape
+    Y, Y_XT, Y_KT = corr2d(X, K), corr2d(X.T, K), corr2d(X, K.T)
+    edges = (Y.abs() > 1e-9).float()
+    return {
+        "answer_apply_K": {
+            "A": not _nonzero(Y),
+            "B": _nonzero(Y) and diagonal_edge_problem(X) is None,
+            "C": _nonzero(Y) and not _nonzero(edges[:, 1:-1]),
+            "D": _same(Y, X[:, :-1]),
+        },
+        "answer_transpose_X": {
+            "A": _same(Y_XT, Y.T),
+            "B": not _nonzero(Y_XT),
+            "C": tuple(Y_XT.shape) == (w, h - 1) and _nonzero(Y_XT),
+            "D": tuple(Y_XT.shape) == (w - 1, h),
+        },
+        "answer_transpose_K": {
+            "A": tuple(Y_KT.shape) == (h, w - 1),
+            "B": _same(Y_KT, Y),
+            "C": tuple(Y_KT.shape) == (h - 1, w - 1),
+            "D": tuple(Y_KT.shape) == (h - 1, w) and _same(Y_KT, corr2d(X.T, K).T),
+        },
+    }
+
+
+def _keyed_answers() -> dict[str, str]:
+    nb = read(source_notebooks("ps1")[0])
+    found = {}
+    for cell in cells(nb):
+        if cell.is_answer:
+            match = re.search(r'^(answer_\w+) = "([A-D])"$', reference_source(cell.source), re.M)
+            if match:
+                found[match[1]] = match[2]
+    return found
+
+
+def _images() -> dict[str, torch.Tensor]:
+    images = dict(ACCEPTED)
+    generator = torch.Generator().manual_seed(2)
+    for trial in range(20):
+        height, width = (int(n) for n in torch.randint(6, 14, (2,), generator=generator))
+        images[f"random step edge {trial} ({height}x{width})"] = _step_edge(max(height, width), 1, 0.0, 1.0)[
+            :height, :width]
+    return {name: image for name, image in images.items() if diagonal_edge_problem(image) is None}
+
+
+IMAGES = _images()
+
+
+def test_the_accepted_images_include_square_and_non_square_ones():
+    shapes = {tuple(image.shape) for image in IMAGES.values()}
+    assert any(h == w for h, w in shapes) and any(h != w for h, w in shapes)
+
+
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_every_question_about_the_image_has_exactly_one_true_option_the_keyed_one(name):
+    key = _keyed_answers()
+    assert set(key) == {"answer_apply_K", "answer_transpose_X", "answer_transpose_K"}
+    for question, options in _statements(IMAGES[name]).items():
+        true = [letter for letter, holds in options.items() if holds]
+        assert true == [key[question]], (question, true)
+
+
+def test_the_old_option_d_of_question_3_2_was_true_for_a_square_image():
+    """The flaw fixed: "same shape as Y_diag, (h, w - 1)" held for torch.eye(6)."""
+    X = torch.eye(6)
+    h, w = X.shape
+    assert tuple(corr2d(X.T, torch.tensor([[1.0, -1.0]])).shape) == (h, w - 1)
