@@ -103,6 +103,29 @@ def test_the_checker_sees_private_imports(tmp_path):
     assert [is_private(name) for name in names] == [True, False, False, True]
 
 
+# What notebooks, assignments and students import: the layout may move code, never these names.
+PUBLIC_NAMES = {
+    "cnncourse.functional": ("corr2d corr2d_fast corr2d_as_matmul corr2d_multi_in corr2d_multi_in_out "
+                             "corr2d_multi_in_out_1x1 conv2d pool2d pool2d_batched conv_output_shape "
+                             "conv_transpose_output_shape batch_norm"),
+    "cnncourse.widgets": ("conv_explorer kernel_explorer pooling_explorer receptive_field_explorer "
+                          "feature_map_explorer ConvExplorer ConvKernelExplorer PoolingExplorer "
+                          "ReceptiveFieldExplorer FeatureMapExplorer"),
+    "cnncourse.data": ("DATASETS DIGITS_CLASSES FASHION_MNIST_CLASSES DatasetInfo text_labels resize_images "
+                       "load_digits_tensors load_fashion_mnist_tensors fashion_mnist_cached load_data "
+                       "load_course_data FASHION_MNIST_URL FASHION_MNIST_SHA256 cache_dir download_file "
+                       "fetch_files read_idx"),
+    "cnncourse.training": "quick_mode default_device set_seed init_xavier evaluate fit plot_history",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_NAMES))
+def test_every_name_the_course_imports_is_still_public(name):
+    module = importlib.import_module(name)
+    missing = [n for n in PUBLIC_NAMES[name].split() if n not in module.__all__ or not hasattr(module, n)]
+    assert not missing, f"{name} no longer exports {missing}"
+
+
 def map_paths() -> list[str]:
     """Every backquoted path in the map section of DEVELOPERS.md."""
     text = (ROOT / "DEVELOPERS.md").read_text()
