@@ -17,7 +17,6 @@ import os
 import queue
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,8 +27,9 @@ from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
 from autograder import gradebook
-from autograder.course import COURSE, ROOT, read
-from autograder.sandbox import UID_BASE, SandboxUnavailable, readonly_paths, unavailable_reason
+from autograder.course import COURSE, read
+from autograder.sandbox import UID_BASE, Limits, SandboxUnavailable, readonly_paths, unavailable_reason
+from autograder.worker import WorkerProcess
 
 __all__ = ["Outcome", "Options", "grade_assignment", "grade_course", "submissions", "fingerprint", "STATE"]
 
@@ -88,42 +88,6 @@ def _course_config(course: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-class _Worker:
-    """One ``python -m autograder.worker`` process in its own session (so Ctrl-C reaches only us)."""
-
-    def __init__(self, slot: int, log: Path) -> None:
-        self.slot = slot
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        self.log = log.open("a")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-
-    def run(self, task: dict) -> dict | None:
-        """The worker's answer, or None when it died."""
-        try:
-            self.process.stdin.write(json.dumps(task) + "\n")
-            self.process.stdin.flush()
-            line = self.process.stdout.readline()
-        except (BrokenPipeError, OSError):
-            return None
-        return json.loads(line) if line else None
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-        self.log.close()
-
-
 def _state_path(course: Path, assignment: str, student: str) -> Path:
     return course / STATE / assignment / f"{student}.json"
 
@@ -179,6 +143,18 @@ def _finish(
     return outcome
 
 
+def _describe(config, options: Options) -> str:
+    """Which isolation and which limits apply (the course config's values, then the options')."""
+    traits = {name: config.SandboxedExecute.get(name, default) for name, default in
+              [("memory_limit", Limits.memory), ("process_limit", Limits.processes),
+               ("file_size_limit", Limits.file_size), ("tmp_size", Limits.tmp_size)]} | options.limits
+    names = ("memory_limit", "process_limit", "file_size_limit", "tmp_size")
+    limits = Limits(*(traits[name] for name in names))
+    where = ("bubblewrap sandbox, one unprivileged uid per worker" if options.sandbox
+             else "NO SANDBOX (--no-sandbox): limits only")
+    return f"{options.workers} worker(s); {where}; per kernel: {limits.describe()}"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -200,6 +176,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     db_url = config.CourseDirectory.get("db_url", f"sqlite:///{course / 'gradebook.db'}")
     course_id = config.CourseDirectory.get("course_id", "default_course")
     found = submissions(course, assignment)
+    if options.progress:
+        print(f"grade {assignment}: {_describe(config, options)}")
     chosen = options.students if options.students is not None else list(found)
     salt = json.dumps(
         [options.timeout, options.limits, options.sandbox, (course / "nbgrader_config.py").read_text()]
@@ -210,7 +188,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         previous = signal.signal(signal.SIGTERM, _interrupt)
     os.chmod(scratch, 0o755)
     outcomes: dict[str, Outcome] = {}
-    workers: list[_Worker] = []
+    workers: list[WorkerProcess] = []
     try:
         template = scratch / "template.db"
         gradebook.make_template(db_url, course_id, assignment, template)
@@ -257,7 +235,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         )
 
         def serve(slot: int) -> None:
-            worker = _Worker(slot, scratch / f"worker-{slot}.log")
+            worker = WorkerProcess(slot, scratch / f"worker-{slot}.log")
             workers.append(worker)
             while True:
                 try:
@@ -275,7 +253,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                 result = worker.run(task)
                 if result is None:  # the worker died: record it and start a fresh one
                     worker.stop()
-                    worker = _Worker(slot, scratch / f"worker-{slot}.log")
+                    worker = WorkerProcess(slot, scratch / f"worker-{slot}.log")
                     workers.append(worker)
                 with lock:
                     outcomes[student] = _finish(

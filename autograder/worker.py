@@ -6,6 +6,7 @@ the student, the submitted folder, a private folder, the template gradebook and 
 the answer carries the scores (:func:`autograder.gradebook.read_scores`), a status and notes.
 The worker imports nbgrader once and runs its ``Autograde`` converter in-process, with
 :class:`autograder.execute.SandboxedExecute` in place of nbgrader's Execute step.
+:class:`WorkerProcess` is the parent's handle on one such process.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -24,7 +27,7 @@ import nbformat
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
-__all__ = ["grade_task", "check_notebooks", "main"]
+__all__ = ["grade_task", "check_notebooks", "WorkerProcess", "main"]
 
 FAILURE_NAMES = {
     "KernelKilled": "killed",
@@ -183,6 +186,42 @@ def grade_task(task: dict) -> dict:
         logging.getLogger("traitlets").removeHandler(errors)
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+class WorkerProcess:
+    """One ``python -m autograder.worker`` process in its own session (so Ctrl-C reaches only us)."""
+
+    def __init__(self, slot: int, log: Path) -> None:
+        self.slot = slot
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONUNBUFFERED="1")
+        self.log = log.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+
+    def run(self, task: dict) -> dict | None:
+        """The worker's answer, or None when it died."""
+        try:
+            self.process.stdin.write(json.dumps(task) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            return None
+        return json.loads(line) if line else None
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
 
 
 def main() -> None:

@@ -259,7 +259,8 @@ def _broken_course(tmp_path: Path) -> Path:
     path = course / "source" / "ps1" / "cross_correlation.ipynb"
     nb = read(path)
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
-    by_id["min_kernel_size_answer"].source = by_id["min_kernel_size_answer"].source.replace("d + 1", "d")
+    answer = by_id["difference_kernel_answer"]
+    answer.source = answer.source.replace("range(d)", "range(d - 1)")  # one difference short
     solution_line = reference_source(by_id["x_diag_answer"].source).splitlines()[0]
     hidden_line = [ln for ln in region_lines(nb, HIDDEN) if "check_diagonal_edges(" in ln][0]
     after = nb.cells.index(by_id["second_derivative_answer"]) + 1
@@ -275,7 +276,7 @@ def test_validate_fails_on_a_broken_assignment(tmp_path):
     assert run.returncode == 1, run.stdout[-4000:]
     rows = _rows(run.stdout)
     assert rows["conventions"][2] == "ok" and rows["generate_assignment"][2] == "ok"
-    assert rows["source passes"][2] == "FAIL" and "test_min_kernel_size failed" in rows["source passes"][3]
+    assert rows["source passes"][2] == "FAIL" and "test_difference_kernel failed" in rows["source passes"][3]
     assert rows["release fails"][2] == "FAIL" and "test_second_derivative passed" in rows["release fails"][3]
     assert rows["no leaks"][2] == "FAIL"
     assert "solution line leaked" in rows["no leaks"][3] and "hidden test leaked" in rows["no leaks"][3]
@@ -285,10 +286,11 @@ def test_validate_fails_on_a_broken_assignment(tmp_path):
 @pytest.mark.slow
 def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatch, capsys):
     real = autograder.mutants.load("ps1")
-    harmless = "def min_kernel_size(d):\n    return 1 + d"  # right, written differently
+    harmless = ("def difference_kernel(d):\n    import math\n"  # right, written differently: binomials
+                "    return torch.tensor([[(-1.0) ** i * math.comb(d, i) for i in range(d + 1)]])")
     fake = Spec(
-        mutants={"harmless_rewrite": {"min_kernel_size_answer": harmless},
-                 "off_by_one": real.mutants["min_kernel_size_off_by_one"]},
+        mutants={"harmless_rewrite": {"difference_kernel_answer": harmless},
+                 "off_by_one": real.mutants["difference_kernel_one_difference_short"]},
         solved=real.solved, expected_score=real.expected_score - 1, replacements=real.replacements,
     )
     monkeypatch.setattr(autograder.mutants, "load", lambda assignment: fake)
@@ -296,7 +298,7 @@ def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatc
     out = capsys.readouterr().out
     rows = _rows(out)
     assert rows["harmless_rewrite"][3] == "SURVIVED"
-    assert rows["off_by_one"][3:] == ["caught", "test_min_kernel_size"]
+    assert rows["off_by_one"][3:] == ["caught", "test_difference_kernel"]
     assert rows["partial"][4] == "FAIL" and f"expected {real.expected_score - 1:g}" in rows["partial"][5]
     assert rows["solution"][4] == "ok" and rows["looper"][4] == "FAIL"
     assert "1/2 mutants caught (50%)" in out
