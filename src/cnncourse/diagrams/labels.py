@@ -49,10 +49,8 @@ def _conv_label(m: nn.Conv2d) -> str:
 
 def shortcut_layers(block: Residual | ResNeXtBlock) -> list[nn.Module]:
     """The layers on a residual block's shortcut; empty for the identity (Section 8.6)."""
-    shortcut = getattr(block, "shortcut", None)
-    if shortcut is None and isinstance(block, Residual):
-        shortcut = getattr(block, "conv3", None)  # the name of Residual's 1x1 shortcut before Issue 8
-    if shortcut is None or isinstance(shortcut, nn.Identity):
+    shortcut = block.shortcut  # nn.Identity, or the layers that reshape X to match the main path
+    if isinstance(shortcut, nn.Identity):
         return []
     return list(shortcut) if isinstance(shortcut, nn.Sequential) else [shortcut]
 
