@@ -22,6 +22,7 @@ __all__ = [
     "check_floating",
     "check_float_tensor",
     "check_same_dtype",
+    "check_kernel_size",
     "pair",
     "positive_pair",
     "nonnegative_pair",
@@ -81,6 +82,16 @@ def check_same_dtype(who: str, X: torch.Tensor, name: str, other: torch.Tensor) 
             f"{who}: {name} must have the input's dtype {X.dtype}, got {other.dtype}; "
             f"convert it with {name}.to(X.dtype)"
         )
+
+
+def check_kernel_size(who: str, K: torch.Tensor, layout: str = "") -> tuple[int, int]:
+    """The kernel's ``(kh, kw)`` (its last two axes), or ValueError when one of them is 0."""
+    kh, kw = K.shape[-2:]
+    if kh < 1 or kw < 1:
+        axes = f" (K is {layout})" if layout else ""
+        raise ValueError(f"{who}: kernel must be at least 1x1, got shape {(kh, kw)}; "
+                         f"give K a nonzero height and width{axes}")
+    return kh, kw
 
 
 def pair(who: str, name: str, value: IntPair) -> tuple[int, int]:

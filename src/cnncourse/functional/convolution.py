@@ -12,6 +12,7 @@ from cnncourse._checks import (
     IntPair,
     check_divides,
     check_float_tensor,
+    check_kernel_size,
     check_same_dtype,
     check_tensor,
     nonnegative_pair,
@@ -79,10 +80,7 @@ def conv2d(X: torch.Tensor, K: torch.Tensor, bias: torch.Tensor | None = None,
     dilation = positive_pair(who, "dilation", dilation)
     n, c_in, h, w = X.shape
     c_out, c_group, kh, kw = K.shape
-    if kh < 1 or kw < 1:
-        raise ValueError(
-            f"{who}: kernel must be at least 1x1, got shape {(kh, kw)}; K is (C_out, C_in / groups, kh, kw)"
-        )
+    check_kernel_size(who, K, "(C_out, C_in / groups, kh, kw)")
     check_divides(who, "in_channels", c_in, groups)
     check_divides(who, "out_channels", c_out, groups)
     if c_group * groups != c_in:

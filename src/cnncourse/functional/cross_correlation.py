@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from cnncourse._checks import check_float_tensor, check_same_dtype
+from cnncourse._checks import check_float_tensor, check_kernel_size, check_same_dtype
 
 __all__ = [
     "corr2d",
@@ -24,11 +24,8 @@ MAX_MATRIX_ENTRIES = 2**26
 
 def _check_kernel_fits(who: str, X: torch.Tensor, K: torch.Tensor) -> tuple[int, int]:
     """The output (height, width) of a valid correlation, or ValueError if K is larger than X."""
-    (h, w), (kh, kw) = X.shape[-2:], K.shape[-2:]
-    if kh < 1 or kw < 1:
-        raise ValueError(
-            f"{who}: kernel must be at least 1x1, got shape {(kh, kw)}; give K a nonzero height and width"
-        )
+    h, w = X.shape[-2:]
+    kh, kw = check_kernel_size(who, K)
     if kh > h or kw > w:
         raise ValueError(
             f"{who}: kernel {(kh, kw)} is larger than input {(h, w)}; "
