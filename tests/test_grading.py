@@ -15,6 +15,7 @@ from cnncourse.grading import (
     check_choice,
     check_close,
     check_difference_kernel,
+    check_layers,
     check_letter,
     check_matrix_product,
     check_pool,
@@ -22,6 +23,7 @@ from cnncourse.grading import (
     check_tensor_like,
     difference_kernel_problem,
     forbid_calls,
+    forward_or_explain,
     no_modules_built,
     normalise_answer,
     quiet,
@@ -273,3 +275,22 @@ def test_check_pool_refuses_pytorch_pooling_inside_the_students_function():
 def test_every_public_name_is_exported():
     for name in grading.__all__:
         assert hasattr(grading, name), name
+
+
+def test_check_layers_names_the_first_misfit_and_the_idea_but_not_the_expected_list():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Sigmoid(), torch.nn.MaxPool2d(2))
+    kinds = ["Conv2d", "ReLU", "MaxPool2d"]
+    with pytest.raises(AssertionError, match="layer 1 of net is a Sigmoid") as failure:
+        check_layers("net", model, kinds, "every activation is a ReLU")
+    assert "MaxPool2d" not in str(failure.value)
+    with pytest.raises(AssertionError, match="has 2 layers, fewer"):
+        check_layers("net", torch.nn.Sequential(*list(model)[:1], torch.nn.ReLU()), kinds, "idea")
+    check_layers("net", torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2)),
+                 kinds, "idea")
+
+
+def test_forward_or_explain_can_hide_pytorchs_message_with_the_expected_size():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(400, 3))
+    with pytest.raises(AssertionError) as failure:
+        forward_or_explain("net", model, torch.zeros(2, 16, 6, 6), "count the features", show_error=False)
+    assert "400" not in str(failure.value) and "count the features" in str(failure.value)

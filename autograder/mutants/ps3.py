@@ -54,20 +54,22 @@ def avg_pool_kernel(k: int) -> torch.Tensor:
 '''
 
 _LENET = '''
-def build_modern_lenet() -> nn.Sequential:
+def build_modern_lenet(in_channels: int, num_classes: int, image_size: int) -> nn.Sequential:
+    side = (image_size // 2 - 4) // 2
     return nn.Sequential(
-        nn.Conv2d(1, {c1}, kernel_size=5, padding={pad}), {act}(),
+        nn.Conv2d({c_in}, {c1}, kernel_size=5, padding={pad}), {act}(),
         {pool},
         nn.Conv2d({c1}, 16, kernel_size=5), {act}(),
         {pool},
         nn.Flatten(),
         nn.Linear({flat}, 120), {act}(),
         nn.Linear(120, 84), {act}(),
-        nn.Linear(84, 10),
+        nn.Linear(84, {classes}),
     )
 '''
-_LENET_RIGHT = {"c1": "6", "pad": "2", "act": "nn.ReLU", "pool": "nn.MaxPool2d(kernel_size=2, stride=2)",
-                "flat": "16 * 5 * 5"}
+_LENET_RIGHT = {"c_in": "in_channels", "c1": "6", "pad": "2", "act": "nn.ReLU",
+                "pool": "nn.MaxPool2d(kernel_size=2, stride=2)", "flat": "16 * side * side",
+                "classes": "num_classes"}
 
 
 def _lenet(**wrong: str) -> str:
@@ -129,10 +131,18 @@ def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
     "lenet_first_conv_unpadded": {"lenet_answer": _lenet(pad="0")},
     "lenet_wrong_channel_count": {"lenet_answer": _lenet(c1="8")},
     "lenet_pool_stride_one": {"lenet_answer": _lenet(pool="nn.MaxPool2d(kernel_size=2, stride=1)",
-                                                     flat="16 * 22 * 22")},
+                                                     flat="16 * (image_size - 6) ** 2")},
     "lenet_3x3_pool_window": {"lenet_answer": _lenet(
         pool="nn.MaxPool2d(kernel_size=3, stride=2, padding=1)")},
     "lenet_no_flatten": {"lenet_answer": _lenet().replace("        nn.Flatten(),\n", "")},
+    # Transcribing the chapter's network instead of working out the sizes.
+    "lenet_book_transcription_400_features": {"lenet_answer": _lenet(flat="16 * 5 * 5")},
+    "lenet_in_channels_ignored": {"lenet_answer": _lenet(c_in="1")},
+    "lenet_num_classes_ignored": {"lenet_answer": _lenet(classes="10")},
+    "lenet_side_without_the_padding": {"lenet_answer": _lenet().replace(
+        "side = (image_size // 2 - 4) // 2", "side = ((image_size - 4) // 2 - 4) // 2")},
+    "lenet_side_rounds_up": {"lenet_answer": _lenet().replace(
+        "side = (image_size // 2 - 4) // 2", "side = -(-(-(-image_size // 2) - 4) // 2)")},
     # Part 4: concept
     "concept_wrong_choice": {"concept_answer": 'answer_pooling = "C"\n'},
     "concept_second_wrong_choice": {"concept_answer": 'answer_pooling = "A"\n'},

@@ -22,7 +22,7 @@ from cnncourse.grading.checks import check_close, check_shape, check_tensor_like
 from cnncourse.grading.choices import answer_digest, check_choice, check_letter, normalise_answer
 from cnncourse.grading.diagonal import check_diagonal_edges, diagonal_edge_problem
 from cnncourse.grading.differences import check_difference_kernel, difference_kernel_problem
-from cnncourse.grading.modules import forward_or_explain, parameter_count, same_forward
+from cnncourse.grading.modules import check_layers, forward_or_explain, parameter_count, same_forward
 from cnncourse.grading.normalization import call_batch_norm, random_batch_norm_inputs, reference_batch_norm
 from cnncourse.grading.pooling import POOLING_READY_MADE, check_pool, torch_pool
 from cnncourse.grading.products import CONVOLUTIONS, MATRIX_PRODUCTS, check_matrix_product
@@ -55,5 +55,6 @@ __all__ = [
     "call_batch_norm",
     "parameter_count",
     "forward_or_explain",
+    "check_layers",
     "same_forward",
 ]

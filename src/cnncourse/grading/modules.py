@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["parameter_count", "forward_or_explain", "same_forward"]
+__all__ = ["parameter_count", "forward_or_explain", "same_forward", "check_layers"]
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -16,13 +16,36 @@ def parameter_count(module: nn.Module) -> int:
 
 
 def forward_or_explain(call: str, block: Any, X: torch.Tensor, hint: str = "does every convolution read "
-                       "the channels the layer before it writes?") -> torch.Tensor:
-    """``block(X)``, turning a shape error inside the block into an AssertionError that names ``call``."""
+                       "the channels the layer before it writes?", show_error: bool = True) -> torch.Tensor:
+    """``block(X)``, turning a shape error inside the block into an AssertionError that names ``call``.
+
+    Args:
+        show_error: quote PyTorch's message; turn it off where that message would print the
+            size the student is asked to work out (a Linear layer's expected in_features).
+    """
     try:
         return block(X)
     except RuntimeError as error:
-        raise AssertionError(f"{call} fails on an input of shape {tuple(X.shape)} "
-                             f"({str(error).splitlines()[0]}); {hint}") from None
+        detail = f" ({str(error).splitlines()[0]})" if show_error else ""
+        raise AssertionError(f"{call} fails on an input of shape {tuple(X.shape)}{detail}; {hint}") from None
+
+
+def check_layers(call: str, model: object, kinds: list[str], hint: str) -> None:
+    """Check that ``model`` is an ``nn.Sequential`` whose layers have the class names ``kinds``, in order.
+
+    The message names the first layer that does not fit and gives ``hint`` (the idea of the
+    design), never the whole expected list.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise AssertionError(f"{call} should return an nn.Sequential, got {type(model).__name__}")
+    got = [type(layer).__name__ for layer in model]
+    for index, (mine, wanted) in enumerate(zip(got, kinds, strict=False)):
+        if mine != wanted:
+            raise AssertionError(f"layer {index} of {call} is a {mine}, which does not fit the design "
+                                 f"at that place; {hint}")
+    if len(got) != len(kinds):
+        more = "more" if len(got) > len(kinds) else "fewer"
+        raise AssertionError(f"{call} has {len(got)} layers, {more} than the design asks for; {hint}")
 
 
 def _state_dict_problem(error: RuntimeError) -> str:
