@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import ROOT
+from autograder.grade import STATE
 from autograder.hostile.corpus import Case, Context, floor, test_order_of, twins, write
 from autograder.students import Student
 from autograder.workspace import NbgraderFailed, Workspace, tools_on_path
@@ -32,6 +34,7 @@ class Outcome:
     cells: dict[str, float]
     autograded: list[Path]
     feedback: list[Path]
+    status: str = ""  # the engine's status and reason (from its state file), "" with plain nbgrader
 
 
 @dataclass
@@ -116,9 +119,12 @@ def outcomes(ws: Workspace, assignment: str, names: list[str], returncode: int, 
                 grades = {g.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
             except MissingEntry:
                 score, grades = None, {}
+            state = ws.course / STATE / assignment / f"{name}.json"
+            status = json.loads(state.read_text()) if state.exists() else {}
             results[name] = Outcome(score, grades,
                                     sorted(ws.path("autograded", name, assignment).glob("*.ipynb")),
-                                    sorted(ws.path("feedback", name, assignment).glob("*.html")))
+                                    sorted(ws.path("feedback", name, assignment).glob("*.html")),
+                                    f"{status.get('status', '')} {status.get('reason', '')}".strip())
     return Batch(returncode, log, max_score, results)
 
 
