@@ -122,6 +122,14 @@ def test_vgg_block_and_vgg11_stack():
     assert shape_labels(ax) == shapes_after(model, torch.zeros(1, 1, 32, 32), [1, 2, 3, 4, 5, 6, 9, 12, 13])
 
 
+def test_a_model_on_the_meta_device_gets_its_shapes_without_arithmetic():
+    with torch.device("meta"):
+        model = vgg11()  # full width at 224x224: 7.5 G multiply-adds if it were computed
+    (ax,) = draw_network(model, (1, 1, 224, 224)).axes
+    assert shape_labels(ax)[:6] == ["(1, 1, 224, 224)", "(1, 64, 112, 112)", "(1, 128, 56, 56)",
+                                    "(1, 256, 28, 28)", "(1, 512, 14, 14)", "(1, 512, 7, 7)"]
+
+
 def test_nin_block_and_nin():
     (ax,) = draw_network(nin_block(1, 96, kernel_size=11, stride=4, padding=0), (1, 1, 224, 224)).axes
     assert layer_texts(ax) == ["NiN block", "input", "Conv 11×11, 96 ch, stride 4 · ReLU",

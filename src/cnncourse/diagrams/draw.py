@@ -99,7 +99,8 @@ def draw_network(model: nn.Module, input_shape: tuple[int, ...] | None = None, *
         model: a sequential network (``LeNet()``, ``vgg11()``, ``vgg_block(2, 64, 128)``, ...),
             an ``Inception``, ``Residual`` or ``ResNeXtBlock`` block, or a single layer.
         input_shape: shape of an input batch, e.g. ``(1, 1, 28, 28)``; when given, every arrow
-            is labelled with the shape a real forward pass produces there.
+            is labelled with the shape a real forward pass produces there. A model built under
+            ``torch.device("meta")`` gets its shapes without any arithmetic (VGG-11 at 224x224).
         title: text above the drawing; default the model's class name (or the block's kind).
 
     Returns:
