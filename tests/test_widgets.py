@@ -16,7 +16,6 @@ from nbclient import NotebookClient
 from torch import nn
 
 from cnncourse import images
-from cnncourse.widgets.geometry import LayerSpec, receptive_field_masks, receptive_field_sizes
 from cnncourse.models import lenet5
 from cnncourse.widgets import (
     conv_explorer,
@@ -25,6 +24,7 @@ from cnncourse.widgets import (
     pooling_explorer,
     receptive_field_explorer,
 )
+from cnncourse.widgets.geometry import LayerSpec, receptive_field_masks, receptive_field_sizes
 
 
 @pytest.fixture(scope="module")
