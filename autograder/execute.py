@@ -30,6 +30,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
 
+from autograder.files import copy_regular_files
 from autograder.sandbox import ENV_VAR, KERNEL_NAME, UID_BASE, Limits, Sandbox, write_kernel_spec
 
 __all__ = ["SandboxedExecute", "KernelKilled"]
@@ -79,12 +80,18 @@ class SandboxedExecute(Execute):
         return self.km
 
     def _sandbox(self) -> Sandbox:
-        workdir = self.resources.get("metadata", {}).get("path") or os.getcwd()
-        workdir = str(Path(workdir).resolve())
+        # The kernel works in a copy: nbgrader (with the grader's rights) writes the autograded
+        # notebook into the resources folder, where a symlink planted by student code would
+        # redirect that write. The copy's regular files are all the kernel gets.
+        if self._run_dir is None:
+            source = Path(self.resources.get("metadata", {}).get("path") or os.getcwd()).resolve()
+            self._run_dir = tempfile.mkdtemp(prefix="run-", dir=self.scratch or None)
+            copy_regular_files(source, Path(self._run_dir))
+        workdir = self._run_dir
         if self.isolate and os.geteuid() == 0:
             for folder, _, files in os.walk(workdir):
                 for name in [folder, *(os.path.join(folder, f) for f in files)]:
-                    os.chown(name, self.uid, self.uid)
+                    os.chown(name, self.uid, self.uid, follow_symlinks=False)
         limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
         return Sandbox(
             workdir=workdir,
@@ -165,6 +172,7 @@ class SandboxedExecute(Execute):
         NotebookClient.__init__(self, nb, km)  # per-notebook state, exactly as nbconvert does
         self.reset_execution_trackers()
         self._failed_index: int | None = None
+        self._run_dir: str | None = None
         self._check_assign_resources(resources)
         self._output_used: dict[int, int] = {}
         self._output_dropped: dict[int, int] = {}

@@ -28,6 +28,7 @@ from traitlets.config import PyFileConfigLoader
 
 from autograder import gradebook
 from autograder.course import COURSE, read
+from autograder.files import copy_regular_files
 from autograder.sandbox import UID_BASE, Limits, SandboxUnavailable, readonly_paths, unavailable_reason
 from autograder.worker import WorkerProcess
 
@@ -126,7 +127,7 @@ def _finish(
     target = course / "autograded" / student / assignment
     if result["scores"] is not None and autograded.is_dir():
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(autograded, target)
+        copy_regular_files(autograded, target)
     failed = bool(result["problems"]) or result["scores"] is None
     outcome = Outcome(
         student,

@@ -27,6 +27,8 @@ import nbformat
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
+from autograder.files import copy_regular_files
+
 __all__ = ["grade_task", "check_notebooks", "WorkerProcess", "main"]
 
 FAILURE_NAMES = {
@@ -148,12 +150,7 @@ def grade_task(task: dict) -> dict:
     course = private / "course"
     shutil.rmtree(private, ignore_errors=True)
     folder = course / "submitted" / task["student"] / task["assignment"]
-    shutil.copytree(
-        task["submitted"],
-        folder,
-        symlinks=False,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-    )
+    skipped = copy_regular_files(Path(task["submitted"]), folder)
     source = Path(task["source"])
     if source.is_dir():
         shutil.copytree(
@@ -162,6 +159,7 @@ def grade_task(task: dict) -> dict:
     shutil.copy(task["template"], course / "gradebook.db")
     (private / "s").mkdir(parents=True)
     problems, notes = check_notebooks(folder, task["notebooks"])
+    notes += [f"ignored {name} (not a regular file)" for name in skipped]
     result = {
         "student": task["student"],
         "problems": problems,

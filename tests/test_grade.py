@@ -61,6 +61,8 @@ def _students(course: Path) -> None:
     _submit(course, "broken", '{"cells": [')
     _submit(course, "empty", "")
     _submit(course, "missing", None)
+    _submit(course, "symlinked", None)  # the notebook links to the instructor's solutions
+    (course / "submitted" / "symlinked" / "ps1" / NOTEBOOK).symlink_to(course / "source" / "ps1" / NOTEBOOK)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def graded(tmp_path_factory):
 @pytest.mark.slow
 def test_correct_and_blank_get_full_and_zero_and_every_failure_has_a_reason(graded):
     course, outcomes = graded
-    assert set(outcomes) == {"solution", "blank", "julia", "broken", "empty", "missing"}
+    assert set(outcomes) == {"solution", "blank", "julia", "broken", "empty", "missing", "symlinked"}
     solution = outcomes["solution"]
     assert (solution.score, solution.max_score, solution.status) == (13, 13, "graded")
     assert (outcomes["blank"].score, outcomes["blank"].status) == (0, "graded")
@@ -82,7 +84,8 @@ def test_correct_and_blank_get_full_and_zero_and_every_failure_has_a_reason(grad
     assert "not a readable notebook" in outcomes["broken"].reason
     assert "empty file" in outcomes["empty"].reason
     assert "missing notebook" in outcomes["missing"].reason
-    for name in ("broken", "empty", "missing"):
+    assert f"ignored {NOTEBOOK} (not a regular file)" in outcomes["symlinked"].reason
+    for name in ("broken", "empty", "missing", "symlinked"):
         assert (outcomes[name].status, outcomes[name].score) == ("FAILED", 0)
     assert (course / "autograded" / "solution" / "ps1" / NOTEBOOK).exists()
 
@@ -106,7 +109,7 @@ def test_grading_twice_gives_the_same_grades_without_regrading(graded):
     again = {o.student: o for o in grade_course(course, "ps1", workers=2)}
     assert {n: o.score for n, o in again.items()} == {n: o.score for n, o in outcomes.items()}
     assert {o.status for n, o in again.items() if not outcomes[n].failed} == {"unchanged"}
-    assert all(again[n].failed for n in ("broken", "empty", "missing"))
+    assert all(again[n].failed for n in ("broken", "empty", "missing", "symlinked"))
 
 
 @pytest.mark.slow
@@ -153,6 +156,16 @@ def _execute(tmp_path: Path, sources: list[tuple[str, str]], **traits) -> nbform
     executor = SandboxedExecute(**(options | traits))
     executor.preprocess(nb, {"metadata": {"path": str(work)}})
     return nb
+
+
+@pytest.mark.slow
+def test_the_kernel_works_in_a_copy_the_grader_never_writes_through(tmp_path):
+    """Files and symlinks the kernel plants stay in its copy: nbgrader's later write of the
+    autograded notebook (with the grader's rights) cannot be redirected."""
+    nb = _execute(tmp_path, [("a_answer", "import os\nopen('planted.txt', 'w').write('x')\n"
+                                          "os.symlink('/etc/passwd', 'notebook.ipynb')\nprint(os.getcwd())")])
+    assert _errors(nb.cells[0]) == []
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == []
 
 
 def _errors(cell) -> list[str]:
