@@ -294,3 +294,13 @@ def test_forward_or_explain_can_hide_pytorchs_message_with_the_expected_size():
     with pytest.raises(AssertionError) as failure:
         forward_or_explain("net", model, torch.zeros(2, 16, 6, 6), "count the features", show_error=False)
     assert "400" not in str(failure.value) and "count the features" in str(failure.value)
+
+
+def test_ready_made_refused_leaves_a_submodule_that_shares_a_refused_name_alone():
+    import cnncourse.functional.convolution as submodule
+
+    with ready_made_refused(["convolution", "conv2d"], {}):
+        assert cnncourse.functional.convolution is submodule
+        with pytest.raises(AssertionError, match="must not call conv2d"):
+            torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+    assert torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1)).shape == (1, 1, 2, 2)

@@ -90,10 +90,14 @@ def ready_made_refused(names: Sequence[str], namespace: dict, *modules: ModuleTy
 
         modules = (torch.nn.functional, torch, cnncourse.functional)
     everywhere = [*modules, *(m for m in _defining_modules(names, modules) if m not in modules)]
-    originals = {id(vars(module)[name]) for module in everywhere for name in names if name in vars(module)}
-    aliases = [key for key, value in namespace.items() if id(value) in originals]
     stack = contextlib.ExitStack()
-    stack.enter_context(forbid_calls(names, *everywhere, hint=hint))
+    originals = set()
+    for module in everywhere:  # only callables: a submodule that shares a name (functional.convolution) stays
+        found = [name for name in names if callable(vars(module).get(name))
+                 and not isinstance(vars(module)[name], ModuleType)]
+        originals |= {id(vars(module)[name]) for name in found}
+        stack.enter_context(forbid_calls(found, module, hint=hint))
+    aliases = [key for key, value in namespace.items() if id(value) in originals]
     stack.enter_context(forbid_calls(aliases, namespace, hint=hint))
     return stack
 
