@@ -121,7 +121,8 @@ def _finish(
 ) -> Outcome:
     """Write one worker result into the gradebook, autograded/ and the state file (parent only)."""
     if result is None:
-        result = {"problems": ["the grading worker died"], "notes": [], "scores": None, "seconds": 0.0}
+        result = {"problems": ["the grading worker died or hung"], "notes": [], "scores": None,
+                  "seconds": 0.0}
     score = gradebook.record(db_url, course_id, assignment, student, result["scores"])
     autograded = Path(result.get("autograded", ""))
     target = course / "autograded" / student / assignment
@@ -226,6 +227,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
             "timeout": options.timeout,
             "limits": options.limits,
         }
+        # Every notebook has its own wall limit; a worker silent for longer than all of them is stuck.
+        watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(notebooks)) + 300
         lock = threading.Lock()
         bar = tqdm(
             total=pending.qsize(),
@@ -251,8 +254,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                     # Short: socket paths inside it must stay under the 107-byte limit of Unix sockets.
                     private=str(scratch / "w" / str(slot)),
                 )
-                result = worker.run(task)
-                if result is None:  # the worker died: record it and start a fresh one
+                result = worker.run(task, timeout=watchdog)
+                if result is None:  # the worker died or hung: record it and start a fresh one
                     worker.stop()
                     worker = WorkerProcess(slot, scratch / f"worker-{slot}.log")
                     workers.append(worker)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -203,12 +204,13 @@ class WorkerProcess:
             start_new_session=True,
         )
 
-    def run(self, task: dict) -> dict | None:
-        """The worker's answer, or None when it died."""
+    def run(self, task: dict, timeout: float) -> dict | None:
+        """The worker's answer; None when it died or gave none within ``timeout`` seconds."""
         try:
             self.process.stdin.write(json.dumps(task) + "\n")
             self.process.stdin.flush()
-            line = self.process.stdout.readline()
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            line = self.process.stdout.readline() if ready else ""
         except (BrokenPipeError, OSError):
             return None
         return json.loads(line) if line else None
