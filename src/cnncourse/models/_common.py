@@ -11,6 +11,7 @@ of Section 7.3 / 7.5 instead of a dry forward pass, so building VGG-11 does not 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -19,7 +20,7 @@ from torch import nn
 
 from cnncourse._checks import check_tensor, pair, positive_int
 
-__all__ = ["check_pair_spec", "feature_map_size", "dense_classifier", "SequentialModel"]
+__all__ = ["check_pair_spec", "feature_map_size", "dense_classifier", "divide_width", "SequentialModel"]
 
 _MAX_SEARCH = 4096  # largest image size tried when suggesting a minimum image_size
 
@@ -130,14 +131,34 @@ def check_pair_spec(who: str, arch: object, names: tuple[str, str],
     return tuple((int(n), int(c)) for n, c in arch)
 
 
-def dense_classifier(in_features: int, num_classes: int) -> list[nn.Module]:
-    """The 4096-4096 dropout classifier that AlexNet (Section 8.1) and VGG (Section 8.2) share."""
+def dense_classifier(in_features: int, num_classes: int, hidden_units: int = 4096) -> list[nn.Module]:
+    """The two-hidden-layer dropout classifier that AlexNet (Section 8.1) and VGG (Section 8.2) share.
+
+    ``hidden_units`` is 4096 in the book; the laptop and quick modes use fewer.
+    """
     return [
-        nn.Linear(in_features, 4096),  # (N, 4096)
+        nn.Linear(in_features, hidden_units),  # (N, hidden_units)
         nn.ReLU(),
         nn.Dropout(p=0.5),
-        nn.Linear(4096, 4096),  # (N, 4096)
+        nn.Linear(hidden_units, hidden_units),  # (N, hidden_units)
         nn.ReLU(),
         nn.Dropout(p=0.5),
-        nn.Linear(4096, num_classes),  # (N, num_classes)
+        nn.Linear(hidden_units, num_classes),  # (N, num_classes)
     ]
+
+
+def divide_width(who: str, width_divisor: int, channels: Sequence[int]) -> list[int]:
+    """Each of ``channels`` divided by ``width_divisor``, which must divide all of them (Section 8.1).
+
+    The laptop and quick modes of the training chapters shrink a network this way: every
+    convolution keeps its kernel, stride and place, only its channel count changes.
+    """
+    positive_int(who, "width_divisor", width_divisor)
+    if any(c % width_divisor for c in channels):
+        raise ValueError(f"{who}: width_divisor must divide every channel count {sorted(set(channels))}, "
+                         f"got {width_divisor}; try one of {_divisors(math.gcd(*channels))}")
+    return [c // width_divisor for c in channels]
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]

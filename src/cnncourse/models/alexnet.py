@@ -5,25 +5,29 @@ from __future__ import annotations
 from torch import nn
 
 from cnncourse._checks import positive_int
-from cnncourse.models._common import SequentialModel, dense_classifier, feature_map_size
+from cnncourse.models._common import SequentialModel, dense_classifier, divide_width, feature_map_size
 
 __all__ = ["AlexNet"]
 
 
-def _alexnet_features(in_channels: int) -> list[nn.Module]:
+_ALEXNET_WIDTHS = (96, 256, 384, 384, 256)  # output channels of the five convolutions
+
+
+def _alexnet_features(in_channels: int, widths: list[int]) -> list[nn.Module]:
     """The five convolution layers and three max-pools, shape comments for a 224x224 input."""
+    c1, c2, c3, c4, c5 = widths  # 96, 256, 384, 384, 256 in the book
     return [
-        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1),  # (N, 96, 54, 54)
+        nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=1),  # (N, 96, 54, 54)
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 96, 26, 26)
-        nn.Conv2d(96, 256, kernel_size=5, padding=2),  # (N, 256, 26, 26)
+        nn.Conv2d(c1, c2, kernel_size=5, padding=2),  # (N, 256, 26, 26)
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 256, 12, 12)
-        nn.Conv2d(256, 384, kernel_size=3, padding=1),  # (N, 384, 12, 12)
+        nn.Conv2d(c2, c3, kernel_size=3, padding=1),  # (N, 384, 12, 12)
         nn.ReLU(),
-        nn.Conv2d(384, 384, kernel_size=3, padding=1),  # (N, 384, 12, 12)
+        nn.Conv2d(c3, c4, kernel_size=3, padding=1),  # (N, 384, 12, 12)
         nn.ReLU(),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1),  # (N, 256, 12, 12)
+        nn.Conv2d(c4, c5, kernel_size=3, padding=1),  # (N, 256, 12, 12)
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 256, 5, 5)
     ]
@@ -44,21 +48,28 @@ class AlexNet(SequentialModel):
         in_channels: channels of the input image.
         num_classes: number of output logits.
         image_size: height = width of the square input the model will see.
+        width_divisor: divide every convolution's channels by this (1, 2, 4, 8, 16 or 32);
+            the laptop and quick modes of Section 8.1 use 4 and 8.
+        hidden_units: width of the two hidden dense layers, 4096 in the book.
 
     Raises:
-        ValueError: when ``image_size`` is so small a layer would shrink it to nothing.
+        ValueError: when ``image_size`` is so small a layer would shrink it to nothing, or
+            ``width_divisor`` does not divide every width.
 
     Shape:
         input ``(N, in_channels, image_size, image_size)``, output ``(N, num_classes)``.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 224) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 224, *,
+                 width_divisor: int = 1, hidden_units: int = 4096) -> None:
         positive_int("AlexNet", "in_channels", in_channels)
         positive_int("AlexNet", "num_classes", num_classes)
-        features = _alexnet_features(in_channels)
+        positive_int("AlexNet", "hidden_units", hidden_units)
+        widths = divide_width("AlexNet", width_divisor, _ALEXNET_WIDTHS)
+        features = _alexnet_features(in_channels, widths)
         h, w = feature_map_size("AlexNet", image_size, features)
         super().__init__(
             *features,
             nn.Flatten(),  # (N, 256 * h * w), 6400 at 224
-            *dense_classifier(256 * h * w, num_classes),  # (N, num_classes)
+            *dense_classifier(widths[-1] * h * w, num_classes, hidden_units),  # (N, num_classes)
         )

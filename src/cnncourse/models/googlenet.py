@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cnncourse._checks import positive_int
-from cnncourse.models._common import SequentialModel
+from cnncourse.models._common import SequentialModel, divide_width
 
 __all__ = ["Inception", "GoogLeNet"]
 
@@ -74,11 +74,14 @@ _STAGE4 = ((192, (96, 208), (16, 48), 64), (160, (112, 224), (24, 64), 64), (128
 _STAGE5 = ((256, (160, 320), (32, 128), 128), (384, (192, 384), (48, 128), 128))
 
 
-def _inception_stage(in_channels: int, specs: tuple) -> tuple[list[Inception], int]:
-    """Chain Inception blocks; return them and the channels coming out of the last one."""
+def _inception_stage(in_channels: int, specs: tuple, width_divisor: int) -> tuple[list[Inception], int]:
+    """Chain Inception blocks, every width divided by ``width_divisor``; return them and the
+    channels coming out of the last one."""
     blocks = []
-    for c1, c2, c3, c4 in specs:
-        blocks.append(Inception(in_channels, c1, c2, c3, c4))
+    for spec in specs:
+        widths = [spec[0], *spec[1], *spec[2], spec[3]]  # c1, c2 reduce/out, c3 reduce/out, c4
+        c1, c2r, c2, c3r, c3, c4 = divide_width("GoogLeNet", width_divisor, widths)
+        blocks.append(Inception(in_channels, c1, (c2r, c2), (c3r, c3), c4))
         in_channels = blocks[-1].out_channels
     return blocks, in_channels
 
@@ -98,28 +101,34 @@ class GoogLeNet(SequentialModel):
     Args:
         in_channels: channels of the input image.
         num_classes: number of output logits.
+        width_divisor: divide every convolution's channels by this (1, 2, 4 or 8); the laptop
+            and quick modes of Section 8.4 use it. The paths keep their kernels and order.
+
+    Raises:
+        ValueError: when ``width_divisor`` does not divide every channel count.
 
     Shape:
         input ``(N, in_channels, H, W)``, output ``(N, num_classes)``; at 96x96 the blocks give
         ``(N, 64, 24, 24)``, ``(N, 192, 12, 12)``, ``(N, 480, 6, 6)``, ``(N, 832, 3, 3)``, ``(N, 1024)``.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, *, width_divisor: int = 1) -> None:
         positive_int("GoogLeNet", "in_channels", in_channels)
         positive_int("GoogLeNet", "num_classes", num_classes)
-        stage3, c3 = _inception_stage(192, _STAGE3)
-        stage4, c4 = _inception_stage(c3, _STAGE4)
-        stage5, c5 = _inception_stage(c4, _STAGE5)
+        s1, s2 = divide_width("GoogLeNet", width_divisor, (64, 192))  # the stem's widths
+        stage3, c3 = _inception_stage(s2, _STAGE3, width_divisor)
+        stage4, c4 = _inception_stage(c3, _STAGE4, width_divisor)
+        stage5, c5 = _inception_stage(c4, _STAGE5, width_divisor)
         pool = dict(kernel_size=3, stride=2, padding=1)
         super().__init__(OrderedDict(
             b1=nn.Sequential(
-                nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),  # (N, 64, H/2, W/2)
+                nn.Conv2d(in_channels, s1, kernel_size=7, stride=2, padding=3),  # (N, 64, H/2, W/2)
                 nn.ReLU(),
                 nn.MaxPool2d(**pool),  # (N, 64, H/4, W/4)
             ),
             b2=nn.Sequential(
-                nn.Conv2d(64, 64, kernel_size=1), nn.ReLU(),
-                nn.Conv2d(64, 192, kernel_size=3, padding=1), nn.ReLU(),  # (N, 192, H/4, W/4)
+                nn.Conv2d(s1, s1, kernel_size=1), nn.ReLU(),
+                nn.Conv2d(s1, s2, kernel_size=3, padding=1), nn.ReLU(),  # (N, 192, H/4, W/4)
                 nn.MaxPool2d(**pool),  # (N, 192, H/8, W/8)
             ),
             b3=nn.Sequential(*stage3, nn.MaxPool2d(**pool)),  # (N, 480, H/16, W/16)

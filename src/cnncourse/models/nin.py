@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from cnncourse._checks import nonnegative_pair, positive_int, positive_pair
-from cnncourse.models._common import SequentialModel
+from cnncourse.models._common import SequentialModel, divide_width
 
 __all__ = ["nin_block", "NiN"]
 
@@ -59,24 +59,31 @@ class NiN(SequentialModel):
     Args:
         in_channels: channels of the input image.
         num_classes: number of output logits (channels of the last block).
+        width_divisor: divide the channels of the first three blocks (96, 256, 384) by this;
+            the last block keeps ``num_classes``. The laptop and quick modes of Section 8.3
+            use it.
+
+    Raises:
+        ValueError: when ``width_divisor`` does not divide 96, 256 and 384.
 
     Shape:
         input ``(N, in_channels, H, W)`` with ``H, W >= 67``, output ``(N, num_classes)``.
         Any size works because the global average pool removes the spatial axes.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, *, width_divisor: int = 1) -> None:
         positive_int("NiN", "in_channels", in_channels)
         positive_int("NiN", "num_classes", num_classes)
+        c1, c2, c3 = divide_width("NiN", width_divisor, (96, 256, 384))
         super().__init__(
-            nin_block(in_channels, 96, kernel_size=11, stride=4, padding=0),  # (N, 96, 54, 54) at 224
+            nin_block(in_channels, c1, kernel_size=11, stride=4, padding=0),  # (N, 96, 54, 54) at 224
             nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 96, 26, 26)
-            nin_block(96, 256, kernel_size=5, stride=1, padding=2),  # (N, 256, 26, 26)
+            nin_block(c1, c2, kernel_size=5, stride=1, padding=2),  # (N, 256, 26, 26)
             nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 256, 12, 12)
-            nin_block(256, 384, kernel_size=3, stride=1, padding=1),  # (N, 384, 12, 12)
+            nin_block(c2, c3, kernel_size=3, stride=1, padding=1),  # (N, 384, 12, 12)
             nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 384, 5, 5)
             nn.Dropout(p=0.5),
-            nin_block(384, num_classes, kernel_size=3, stride=1, padding=1),  # (N, num_classes, 5, 5)
+            nin_block(c3, num_classes, kernel_size=3, stride=1, padding=1),  # (N, num_classes, 5, 5)
             nn.AdaptiveAvgPool2d((1, 1)),  # (N, num_classes, 1, 1)
             nn.Flatten(),  # (N, num_classes)
         )

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from cnncourse._checks import check_divides, positive_int
-from cnncourse.models._common import SequentialModel, check_pair_spec
+from cnncourse.models._common import SequentialModel, check_pair_spec, divide_width
 
 __all__ = ["Residual", "ResNet", "resnet18", "ResNeXtBlock"]
 
@@ -109,26 +109,29 @@ class ResNet(SequentialModel):
             the first halves the height and width.
         in_channels: channels of the input image.
         num_classes: number of output logits.
+        stem_channels: output channels of the stem's 7x7 convolution, 64 in the book.
 
     Shape:
         input ``(N, in_channels, H, W)``, output ``(N, num_classes)``; at 96x96 ResNet-18's
         stages give ``(N, 64, 24, 24)``, ``(N, 128, 12, 12)``, ``(N, 256, 6, 6)``, ``(N, 512, 3, 3)``.
     """
 
-    def __init__(self, arch: Sequence[tuple[int, int]], in_channels: int = 1, num_classes: int = 10) -> None:
+    def __init__(self, arch: Sequence[tuple[int, int]], in_channels: int = 1, num_classes: int = 10, *,
+                 stem_channels: int = 64) -> None:
         spec = check_pair_spec("ResNet", arch, ("num_residuals", "num_channels"),
                                "((2, 64), (2, 128), (2, 256), (2, 512))")
         positive_int("ResNet", "in_channels", in_channels)
         positive_int("ResNet", "num_classes", num_classes)
-        channels = (64,) + tuple(c for _, c in spec)
+        positive_int("ResNet", "stem_channels", stem_channels)
+        channels = (stem_channels,) + tuple(c for _, c in spec)
         stages = OrderedDict(
             (f"stage{i + 1}", _resnet_stage(n, c_in, c_out, first=i == 0))  # (N, c_out, H/2**(i+2), ...)
             for i, ((n, c_out), c_in) in enumerate(zip(spec, channels[:-1], strict=True))
         )
         super().__init__(OrderedDict(
             stem=nn.Sequential(
-                nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),  # (N, 64, H/2, W/2)
-                nn.BatchNorm2d(64),
+                nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3),  # (N, 64, H/2, W/2)
+                nn.BatchNorm2d(stem_channels),
                 nn.ReLU(),
                 nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # (N, 64, H/4, W/4)
             ),
@@ -141,9 +144,15 @@ class ResNet(SequentialModel):
         ))
 
 
-def resnet18(in_channels: int = 1, num_classes: int = 10) -> ResNet:
-    """ResNet-18 (Section 8.6): 11,178,378 parameters for one input channel and 10 classes."""
-    return ResNet(_RESNET18_ARCH, in_channels=in_channels, num_classes=num_classes)
+def resnet18(in_channels: int = 1, num_classes: int = 10, *, width_divisor: int = 1) -> ResNet:
+    """ResNet-18 (Section 8.6): 11,178,378 parameters for one input channel and 10 classes.
+
+    ``width_divisor`` divides the stem's and every stage's channels (64, 128, 256, 512); the
+    laptop and quick modes of Section 8.6 use it. Each stage keeps its two residual blocks.
+    """
+    stem, *widths = divide_width("resnet18", width_divisor, (64, *(c for _, c in _RESNET18_ARCH)))
+    arch = tuple((n, c) for (n, _), c in zip(_RESNET18_ARCH, widths, strict=True))
+    return ResNet(arch, in_channels=in_channels, num_classes=num_classes, stem_channels=stem)
 
 
 class ResNeXtBlock(nn.Module):

@@ -58,6 +58,7 @@ class VGG(SequentialModel):
         in_channels: channels of the input image.
         num_classes: number of output logits.
         image_size: height = width of the square input the model will see.
+        hidden_units: width of the two hidden dense layers, 4096 in the book.
 
     Raises:
         ValueError: when ``image_size`` is too small for the number of blocks (each halves it).
@@ -67,22 +68,23 @@ class VGG(SequentialModel):
     """
 
     def __init__(self, arch: Sequence[tuple[int, int]], in_channels: int = 1, num_classes: int = 10,
-                 image_size: int = 224) -> None:
+                 image_size: int = 224, *, hidden_units: int = 4096) -> None:
         spec = check_pair_spec("VGG", arch, ("num_convs", "out_channels"),
                                "((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))")
         positive_int("VGG", "in_channels", in_channels)
         positive_int("VGG", "num_classes", num_classes)
+        positive_int("VGG", "hidden_units", hidden_units)
         blocks = _vgg_blocks(spec, in_channels)  # block i: (N, C_i, image_size / 2**i, ...)
         h, w = feature_map_size("VGG", image_size, blocks)
         super().__init__(
             *blocks,
             nn.Flatten(),  # (N, C_last * h * w)
-            *dense_classifier(spec[-1][1] * h * w, num_classes),  # (N, num_classes)
+            *dense_classifier(spec[-1][1] * h * w, num_classes, hidden_units),  # (N, num_classes)
         )
 
 
 def vgg11(in_channels: int = 1, num_classes: int = 10, image_size: int = 224,
-          width_divisor: int = 1) -> VGG:
+          width_divisor: int = 1, *, hidden_units: int = 4096) -> VGG:
     """VGG-11 (Section 8.2): 128,806,154 parameters at 224x224, one channel, 10 classes.
 
     Args:
@@ -92,6 +94,8 @@ def vgg11(in_channels: int = 1, num_classes: int = 10, image_size: int = 224,
         width_divisor: divide every block's channels by this; 4 gives the book's smaller
             training VGG ``((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))``. As in the book,
             the 4096-wide classifier is not shrunk.
+        hidden_units: width of the two hidden dense layers, 4096 in the book; the laptop and
+            quick modes of Section 8.2 shrink it too.
 
     Raises:
         ValueError: when ``width_divisor`` does not divide 64 (the narrowest block).
@@ -101,4 +105,5 @@ def vgg11(in_channels: int = 1, num_classes: int = 10, image_size: int = 224,
         raise ValueError(f"vgg11: width_divisor must divide 64 (the narrowest block's channels), "
                          f"got {width_divisor}; try 1, 2, 4, 8, 16, 32 or 64")
     arch = tuple((n, c // width_divisor) for n, c in _VGG11_ARCH)
-    return VGG(arch, in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+    return VGG(arch, in_channels=in_channels, num_classes=num_classes, image_size=image_size,
+               hidden_units=hidden_units)
