@@ -27,8 +27,8 @@ from pathlib import Path as _Path
 
 
 def _courses(writable=False):
-    # Write attacks only aim at course copies that carry the suite's marker file, so that a
-    # grader without a sandbox damages neither the repository nor other course copies.
+    # Write attacks only aim at the course copy whose marker file holds this batch's token, so
+    # that a grader without a sandbox damages neither the repository nor other course copies.
     starts = [_Path.cwd()]
     try:
         starts.append(_Path(_os.readlink(f"/proc/{_os.getppid()}/cwd")))
@@ -46,7 +46,7 @@ def _courses(writable=False):
         for folder in [start, *start.parents]:
             try:
                 if (folder / "nbgrader_config.py").is_file() and folder not in found:
-                    if not writable or (folder / "HOSTILE_TARGET").is_file():
+                    if not writable or (folder / "HOSTILE_TARGET").read_text().strip() == _TOKEN:
                         found.append(folder)
             except OSError:
                 pass

@@ -38,6 +38,7 @@ class Context:
     ws: Workspace
     assignment: str
     port: int  # a TCP listener of the grading machine that no kernel may reach
+    token: str = ""  # the content of the course's marker file (write attacks aim only there)
 
 
 Code = str | Callable[[Context], str]
@@ -296,7 +297,8 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
 
 def _prelude(ctx: Context, case: Case) -> str:
     victims = list(case.victims) or [FIRST]
-    return f"_ASSIGNMENT, _ME, _VICTIMS = {ctx.assignment!r}, {case.name!r}, {victims!r}\n"
+    return (f"_ASSIGNMENT, _ME, _VICTIMS = {ctx.assignment!r}, {case.name!r}, {victims!r}\n"
+            f"_TOKEN = {ctx.token!r}\n")
 
 
 def _student(case: Case, twin: Student, release_sources: dict[str, str], ctx: Context) -> Student:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -78,10 +79,12 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 
 def prepare(ws: Workspace, assignment: str, hostile: list[Case], port: int) -> dict[str, Student]:
     """Release ``assignment`` in ``ws`` and write its honest and hostile submissions."""
-    (ws.course / TARGET).write_text("write attacks of autograder.hostile aim only at this course copy\n")
+    marker = ws.course / TARGET
+    if not marker.exists():  # write attacks of autograder.hostile aim only at this course copy
+        marker.write_text(secrets.token_hex(8))
     ws.nbgrader("generate_assignment", assignment, "--force")
     honest = twins(ws, assignment)
-    write(Context(ws, assignment, port), honest, hostile)
+    write(Context(ws, assignment, port, marker.read_text()), honest, hostile)
     return honest
 
 
