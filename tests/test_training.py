@@ -1,4 +1,4 @@
-"""cnncourse.training: fit, evaluate, evaluation_mode, init_xavier, seeding and the history plot."""
+"""cnncourse.training: fit, evaluate, init_xavier, seeding and the history plot."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from cnncourse import training  # noqa: E402
 from cnncourse.training import (  # noqa: E402
     evaluate,
-    evaluation_mode,
     fit,
     init_xavier,
     plot_history,
@@ -111,23 +110,6 @@ def test_evaluate_restores_train_mode_when_the_model_raises():
     with pytest.raises(RuntimeError):
         evaluate(model, bad)
     assert model.training
-
-
-def test_evaluation_mode_restores_each_submodules_own_mode():
-    """A partly frozen model (body in eval mode, head training) comes back exactly as it was."""
-    model = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.Dropout()), nn.Linear(2, 2)).train()
-    model[0].eval()
-    with evaluation_mode(model) as inside:
-        assert inside is model and not any(m.training for m in model.modules())
-    assert model.training and model[1].training
-    assert not model[0].training and not model[0][1].training
-
-
-def test_evaluation_mode_restores_the_modes_when_the_block_raises():
-    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).train()
-    with pytest.raises(RuntimeError, match="boom"), evaluation_mode(model):
-        raise RuntimeError("boom")
-    assert all(m.training for m in model.modules())
 
 
 def test_evaluate_empty_loader_is_an_error():

@@ -1,4 +1,4 @@
-"""How the course is running: its mode, inside Jupyter or not, which device (Section 7.6).
+"""How the course is running: its mode, inside Jupyter or not, which device, eval mode (Section 7.6).
 
 Several modules ask these questions, so they are answered once, here. The training chapters
 (Sections 7.6 and 8.1-8.6) run in one of three modes, chosen by :func:`choose_mode`:
@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 __all__ = ["QUICK_ENV", "MODE_ENV", "MODES", "CourseMode", "quick_mode", "choose_mode", "course_mode",
-           "in_notebook", "default_device"]
+           "in_notebook", "default_device", "evaluation_mode"]
 
 QUICK_ENV = "CNNCOURSE_QUICK"
 MODE_ENV = "CNNCOURSE_MODE"
@@ -121,3 +124,20 @@ def default_device() -> torch.device:
     import torch
 
     return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+@contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Switch ``model`` to eval mode for a block, then restore every submodule's mode (Section 7.6).
+
+    Dropout is off and batch norm uses its running statistics inside the block. Afterwards each
+    submodule gets back exactly the mode it had, even when the block raises, so a model that was
+    partly frozen in eval mode (say, a pretrained body under a training head) stays that way.
+    """
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,14 +20,14 @@ from tqdm.auto import tqdm
 
 from cnncourse._checks import positive_int
 from cnncourse.plotting import NotebookFigure
-from cnncourse.runtime import default_device, in_notebook, quick_mode
+from cnncourse.runtime import default_device, evaluation_mode, in_notebook, quick_mode
 
 __all__ = [
-    "quick_mode",  # re-exported from cnncourse.runtime: notebooks import it from here
-    "default_device",  # likewise
+    "quick_mode",  # re-exported from cnncourse.runtime: notebooks import these from here
+    "default_device",
+    "evaluation_mode",
     "set_seed",
     "init_xavier",
-    "evaluation_mode",
     "evaluate",
     "fit",
     "plot_history",
@@ -66,23 +65,6 @@ def _check_model(who: str, model: object) -> nn.Module:
 
 def _device_of(device: str | torch.device | None) -> torch.device:
     return default_device() if device is None else torch.device(device)
-
-
-@contextmanager
-def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Switch ``model`` to eval mode for a block, then restore every submodule's mode (Section 7.6).
-
-    Dropout is off and batch norm uses its running statistics inside the block. Afterwards each
-    submodule gets back exactly the mode it had, even when the block raises, so a model that was
-    partly frozen in eval mode (say, a pretrained body under a training head) stays that way.
-    """
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes.items():
-            module.training = training
 
 
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None,

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from cnncourse.runtime import evaluation_mode
 from cnncourse.tables import format_table
-from cnncourse.training import evaluation_mode
 
 __all__ = ["LayerCost", "layer_costs", "layer_summary"]
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cnncourse._checks import check_floating, check_tensor
-from cnncourse.training import evaluation_mode
+from cnncourse.runtime import evaluation_mode
 
 from .base import Explorer, int_slider, lines_html
 from .drawing import Heatmap, new_figure
