@@ -88,10 +88,6 @@ class SandboxedExecute(Execute):
             self._run_dir = tempfile.mkdtemp(prefix="run-", dir=self.scratch or None)
             copy_regular_files(source, Path(self._run_dir))
         workdir = self._run_dir
-        if self.isolate and os.geteuid() == 0:
-            for folder, _, files in os.walk(workdir):
-                for name in [folder, *(os.path.join(folder, f) for f in files)]:
-                    os.chown(name, self.uid, self.uid, follow_symlinks=False)
         limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
         return Sandbox(
             workdir=workdir,
@@ -112,6 +108,14 @@ class SandboxedExecute(Execute):
         kwargs["env"] = env
         self.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
         await super().async_start_new_kernel(**kwargs)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        if self.isolate and os.geteuid() == 0:
+            # The kernel has bound its sockets: from now on it may not create files on the host.
+            os.chown(self._ipc_dir, 0, 0)
+            os.chmod(self._ipc_dir, 0o755)
+        return kc
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> dict:
         """Interrupt; a kernel that does not answer within ``kill_grace`` seconds is killed."""

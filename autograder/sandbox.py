@@ -5,7 +5,9 @@ A kernel spec written by :func:`write_kernel_spec` starts ``python -m autograder
 environment variable, sets the rlimits and replaces itself with ``bwrap``, so killing the kernel
 process kills the whole sandbox (its pid namespace dies with it). Inside:
 
-* the submission's working copy at ``/submission`` (writable), a private ``/tmp`` of bounded size;
+* the submission's files at ``/submission``: a tmpfs of bounded size filled from a read-only view
+  of the host copy when the kernel starts, so nothing the kernel writes reaches the host's disk;
+  a private ``/tmp`` of bounded size;
 * read-only: ``/usr``, the Python installation and the paths on a clean interpreter's ``sys.path``
   (the virtual environment, an editable ``cnncourse``), a few files of ``/etc``;
 * nothing else: no course folder, gradebook, other submissions or home directory; no network
@@ -18,7 +20,7 @@ over Unix sockets (``ipc`` transport) in a per-kernel folder bound into the sand
 
 Limits (per kernel): RLIMIT_AS (memory; cgroups are not used: they belong to the host), RLIMIT_NPROC
 (processes and threads of ``uid``: each concurrent kernel gets its own uid, hence its own budget),
-RLIMIT_FSIZE (largest file), RLIMIT_CORE 0, and the size of ``/tmp``.
+RLIMIT_FSIZE (largest file), RLIMIT_CORE 0, and the sizes of ``/tmp`` and ``/submission``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ __all__ = [
 
 KERNEL_NAME = "cnncourse-grading"
 ENV_VAR = "AUTOGRADER_SANDBOX"
-INSIDE = "/submission"  # where the working copy appears inside the sandbox
+INSIDE = "/submission"  # the kernel's working folder (a tmpfs) inside the sandbox
+SEED = "/submission.ro"  # the host copy, read-only, copied into INSIDE as the kernel starts
+# Runs as the kernel's uid: fill the working tmpfs, then become the kernel.
+FILL = f'cp -R {SEED}/. {INSIDE}/ 2>/dev/null; cd {INSIDE} && exec "$@"'
+
 UID_BASE = 100_000  # sandbox uids are UID_BASE + slot: unused by real accounts, one per worker
 ETC_FILES = ("passwd", "group", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 KERNEL_ENV = {
@@ -206,7 +212,8 @@ def bwrap_argv(box: Sandbox, command: list[str]) -> list[str]:
                 created.add(parent)
     for path in box.readonly:
         argv += ["--ro-bind", path, path]
-    argv += ["--bind", box.ipc_dir, box.ipc_dir, "--bind", box.workdir, INSIDE, "--chdir", INSIDE]
+    argv += ["--bind", box.ipc_dir, box.ipc_dir, "--ro-bind", box.workdir, SEED,
+             "--size", str(box.limits.tmp_size), "--perms", "1777", "--tmpfs", INSIDE, "--chdir", "/"]
     if root:
         argv += [
             "--",
@@ -221,7 +228,7 @@ def bwrap_argv(box: Sandbox, command: list[str]) -> list[str]:
         ]
     else:
         argv += ["--"]
-    return argv + command
+    return [*argv, "/bin/sh", "-c", FILL, "sh", *command]
 
 
 def unavailable_reason() -> str | None:

@@ -43,10 +43,10 @@ def readonly():
 def _run(tmp_path: Path, readonly, code: str, limits: Limits | None = None) -> dict:
     """Run ``code`` in a sandbox whose working copy is ``tmp_path/work``; it prints one JSON line."""
     work, ipc = tmp_path / "work", tmp_path / "ipc"
-    for folder in (work, ipc):
-        folder.mkdir(exist_ok=True)
-        if os.geteuid() == 0:
-            os.chown(folder, 100_007, 100_007)
+    work.mkdir(exist_ok=True)
+    ipc.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(ipc, 100_007, 100_007)
     box = Sandbox(workdir=str(work), ipc_dir=str(ipc), readonly=readonly, uid=100_007,
                   limits=limits or Limits())
     argv = bwrap_argv(box, [sys.executable, "-c", textwrap.dedent(code)])
@@ -76,10 +76,14 @@ def test_sandbox_sees_its_copy_and_the_python_environment_only(tmp_path, readonl
                      "library": "cnncourse"}
 
 
-def test_sandbox_writes_only_into_its_copy(tmp_path, readonly):
-    targets = ["/usr/evil", sys.prefix + "/evil", str(ROOT / "src" / "evil"), "/evil", "/etc/evil"]
+def test_sandbox_writes_only_into_its_own_bounded_folders(tmp_path, readonly):
+    """The working folder and /tmp are tmpfs of bounded size: nothing reaches the host's disk."""
+    targets = ["/usr/evil", sys.prefix + "/evil", str(ROOT / "src" / "evil"), "/evil", "/etc/evil",
+               "/submission.ro/evil"]
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "given.txt").write_text("from the student")
     found = _run(tmp_path, readonly, f"""
-        import json
+        import json, os
         written = []
         for path in {targets!r} + ["{INSIDE}/mine.txt", "/tmp/scratch.txt"]:
             try:
@@ -87,10 +91,19 @@ def test_sandbox_writes_only_into_its_copy(tmp_path, readonly):
                 written.append(path)
             except OSError:
                 pass
-        print(json.dumps(written))
-    """)
-    assert found == [f"{INSIDE}/mine.txt", "/tmp/scratch.txt"]
-    assert (tmp_path / "work" / "mine.txt").read_text() == "x"
+        try:
+            with open("filler.bin", "wb") as handle:
+                for _ in range(8):
+                    handle.write(b"x" * (1 << 20))
+            full = "no"
+        except OSError as error:
+            full = error.errno
+        print(json.dumps({{"written": written, "given": open("given.txt").read(), "full": full,
+                          "cwd": os.getcwd()}}))
+    """, Limits(tmp_size=4 * MIB))
+    assert found == {"written": [f"{INSIDE}/mine.txt", "/tmp/scratch.txt"], "given": "from the student",
+                     "full": errno.ENOSPC, "cwd": INSIDE}
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["given.txt"]
     assert not any(Path(t).exists() for t in targets)
 
 
@@ -130,7 +143,7 @@ def test_sandbox_runs_unprivileged_without_capabilities(tmp_path, readonly):
 
 
 def test_memory_file_process_and_tmp_limits_fire(tmp_path, readonly):
-    limits = Limits(memory=1536 * MIB, processes=40, file_size=8 * MIB, tmp_size=4 * MIB)
+    limits = Limits(memory=1536 * MIB, processes=40, file_size=8 * MIB, tmp_size=16 * MIB)
     found = _run(tmp_path, readonly, """
         import json, os
         result = {}
@@ -146,8 +159,8 @@ def test_memory_file_process_and_tmp_limits_fire(tmp_path, readonly):
         except OSError as error:
             result["file"] = error.errno
         try:
-            with open("/tmp/fill.bin", "wb") as handle:
-                for _ in range(32):
+            for number in range(32):  # files under the size limit, until /tmp is full
+                with open(f"/tmp/fill{number}.bin", "wb") as handle:
                     handle.write(b"x" * (1 << 20))
             result["tmp"] = "written"
         except OSError as error:
