@@ -52,6 +52,25 @@ def imports(path: Path) -> list[tuple[str, str | None]]:
     return found
 
 
+def private_attributes(path: Path, only_cnncourse: bool) -> list[str]:
+    """``name._attr`` uses where ``name`` was bound by an import (of cnncourse only, if asked)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            pairs = [(alias.name, alias.asname or alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            origin = "." * node.level + (node.module or "")
+            pairs = [(origin, alias.asname or alias.name) for alias in node.names]
+        else:
+            continue
+        wanted = ("cnncourse", ".") if only_cnncourse else ("",)
+        bound |= {name for origin, name in pairs if origin.startswith(wanted)}
+    return [f"{node.value.id}.{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in bound and is_private(node.attr)]
+
+
 def test_the_layout_finds_the_package_and_the_tests():
     assert PACKAGE / "functional" / "__init__.py" in MODULES and PACKAGE / "runtime.py" in MODULES
     assert ROOT / "tests" / "test_layout.py" in TESTS
@@ -78,7 +97,8 @@ def test_module_has_a_section_docstring_all_and_a_readable_size(path):
 def test_module_imports_no_other_modules_private_name(path):
     private = [f"from {module} import {name}" for module, name in imports(path)
                if name is not None and is_private(name)]
-    assert not private, f"{relative(path)} imports private names: {private}; make them public"
+    private += private_attributes(path, only_cnncourse=False)
+    assert not private, f"{relative(path)} uses other modules' private names: {private}; make them public"
 
 
 @pytest.mark.parametrize("path", TESTS, ids=relative)
@@ -89,6 +109,7 @@ def test_tests_import_only_public_cnncourse_names(path):
             continue
         if any(is_private(part) for part in module.split(".")) or (name is not None and is_private(name)):
             private.append(f"{module}{'' if name is None else ' import ' + name}")
+    private += private_attributes(path, only_cnncourse=True)
     assert not private, f"{relative(path)} imports private cnncourse modules or names: {private}"
 
 
@@ -96,9 +117,12 @@ def test_the_checker_sees_private_imports(tmp_path):
     """The checks above would fail on the imports the old layout had."""
     sample = tmp_path / "sample.py"
     sample.write_text("from cnncourse._corr import check_float_tensor\nfrom .x import _helper\n"
-                      "import cnncourse._idx\n")
+                      "import cnncourse._idx\nimport torch\nfrom cnncourse import data as d\n"
+                      "d._CLASSES, torch._C, self._x\n")
     assert imports(sample) == [("cnncourse._corr", "check_float_tensor"), (".x", "_helper"),
-                               ("cnncourse._idx", None)]
+                               ("cnncourse._idx", None), ("torch", None), ("cnncourse", "data")]
+    assert private_attributes(sample, only_cnncourse=True) == ["d._CLASSES"]
+    assert sorted(private_attributes(sample, only_cnncourse=False)) == ["d._CLASSES", "torch._C"]
     names = ("_helper", "__version__", "check", "_checks")
     assert [is_private(name) for name in names] == [True, False, False, True]
 
