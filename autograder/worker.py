@@ -32,6 +32,7 @@ from autograder.files import copy_regular_files
 
 __all__ = ["grade_task", "check_notebooks", "WorkerProcess", "main"]
 
+MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
 FAILURE_NAMES = {
     "KernelKilled": "killed",
     "KernelDied": "died",
@@ -57,6 +58,11 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
             continue
         if path.stat().st_size == 0:
             problems.append(f"{name}.ipynb is an empty file")
+            path.unlink()
+            continue
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            problems.append(f"{name}.ipynb has {path.stat().st_size >> 20} MiB, more than the "
+                            f"{MAX_NOTEBOOK_BYTES >> 20} MiB a notebook may have")
             path.unlink()
             continue
         try:

@@ -23,6 +23,7 @@ from autograder.execute import SandboxedExecute
 from autograder.grade import STATE, grade_course
 from autograder.sandbox import readonly_paths
 from autograder.students import Student, _submission, reference_answers
+from autograder.worker import MAX_NOTEBOOK_BYTES, check_notebooks
 from autograder.workspace import tools_on_path
 
 TIMESTAMP = "2025-01-06 09:00:00.000000 UTC"
@@ -63,6 +64,19 @@ def _students(course: Path) -> None:
     _submit(course, "missing", None)
     _submit(course, "symlinked", None)  # the notebook links to the instructor's solutions
     (course / "submitted" / "symlinked" / "ps1" / NOTEBOOK).symlink_to(course / "source" / "ps1" / NOTEBOOK)
+
+
+def test_unreadable_notebooks_are_named_and_removed_before_grading(tmp_path):
+    good = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "ir", "display_name": "R"}})
+    nbformat.write(good, tmp_path / "other_kernel.ipynb")
+    (tmp_path / "empty.ipynb").write_text("")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    (tmp_path / "huge.ipynb").write_bytes(b" " * (MAX_NOTEBOOK_BYTES + 1))
+    expected = {name: "python3" for name in ("other_kernel", "empty", "broken", "huge", "absent")}
+    problems, notes = check_notebooks(tmp_path, expected)
+    assert [p.split()[0] for p in problems] == ["empty.ipynb", "broken.ipynb", "huge.ipynb", "missing"]
+    assert notes == ["other_kernel.ipynb asks for kernel 'ir'; graded with the course's 'python3'"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other_kernel.ipynb"]
 
 
 @pytest.fixture(scope="module")
