@@ -87,6 +87,13 @@ render "$HERE/course_nbgrader_config.py" "$PREFIX/etc/course_nbgrader_config.py"
 rm -rf "$PREFIX/etc/jupyter"
 cp -r "$HERE/jupyter" "$PREFIX/etc/jupyter"
 touch "$PREFIX/etc/roster"
+# The instructor's grading command, from any folder: cnncourse-autograder grade ps1 --course ~/cnncourse
+cat > "$PREFIX/env/bin/cnncourse-autograder" <<SCRIPT
+#!/bin/sh
+# python -m autograder from the course sources installed in $PREFIX/src (see its --help).
+PYTHONPATH="$PREFIX/src\${PYTHONPATH:+:\$PYTHONPATH}" exec "$PREFIX/env/bin/python" -m autograder "\$@"
+SCRIPT
+chmod 755 "$PREFIX/env/bin/cnncourse-autograder"
 chmod -R a+rX "$PREFIX/src" "$PREFIX/env" "$PREFIX/node" "$PREFIX/etc"
 
 # Every user runs this environment: check that an unprivileged user can.

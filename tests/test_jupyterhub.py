@@ -1,0 +1,343 @@
+"""The class on JupyterHub (deploy/jupyterhub): one instructor, two students, ps1 from release to feedback.
+
+Installs the deployment with its own scripts, creates three real Unix users, starts the hub on
+127.0.0.1 and drives the whole nbgrader cycle through the hub's REST API and each user's Jupyter
+server: the instructor generates, releases, collects, grades and returns feedback through the
+formgrader's endpoints; the students fetch, submit and fetch feedback through the Assignment
+List's endpoints, one of them in Chromium. Then it checks the grades, what each Unix user can
+read, and that no user, process or port is left behind.
+
+Needs root (it creates users and the hub spawns servers as them), npm and Debian's Chromium, as
+in CI. The shared environment is built once into PREFIX and reused while the library is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy" / "jupyterhub"
+# The deployment under test; its environment is reused while the library and its pins are unchanged.
+PREFIX = Path(os.environ.get("CNNCOURSE_HUB_TEST_PREFIX", "/var/tmp/cnncourse-hub-test"))
+EXCHANGE = PREFIX / "exchange"
+COURSE_ID = "cnncourse"
+ASSIGNMENT = "ps1"
+SOURCE_NB = ROOT / "course" / "source" / ASSIGNMENT / "cross_correlation.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHOICE = re.compile(r'^(answer_\w+) = "([A-Z])"$', re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (connections closing in TIME_WAIT do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def run(*args: str | Path, user: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a command (as ``user`` with no privileges when given), capturing its output."""
+    prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"] if user else []
+    with subprocess.Popen([*prefix, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, errors="replace", start_new_session=True, env=env) as process:
+        try:
+            out, err = process.communicate(timeout=1200)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # pip and whatever else the script started
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def user_processes(user: str) -> list[str]:
+    found = subprocess.run(["ps", "-o", "pid=,args=", "-u", user], capture_output=True, text=True)
+    return found.stdout.splitlines()
+
+
+@dataclass
+class Hub:
+    """A running hub: its public URL, the admin service's token and the users' shared password."""
+
+    url: str
+    token: str
+    password: str
+    process: subprocess.Popen
+    log: Path
+
+    def request(self, method: str, path: str, *, form: dict | None = None, body: Any = None,
+                timeout: float = 300) -> Any:
+        """``method path`` on the proxy with the service token; the decoded JSON reply (or None)."""
+        data, headers = None, {"Authorization": f"token {self.token}"}
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as reply:
+                text = reply.read().decode()
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"{method} {path}: HTTP {err.code}: {err.read().decode()[:2000]}\n"
+                                 f"hub log tail:\n{self.tail()}") from None
+        return json.loads(text) if text.strip() else None
+
+    def tail(self) -> str:
+        return self.log.read_text()[-3000:]
+
+    def start_server(self, user: str) -> None:
+        self.request("POST", f"/hub/api/users/{user}/server")
+        deadline = time.monotonic() + 180
+        while not self.request("GET", f"/hub/api/users/{user}")["servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, f"{user}'s server never became ready:\n{self.tail()}"
+            time.sleep(1)
+
+    def formgrader(self, user: str, action: str) -> dict:
+        """POST a formgrader action (``assignment/ps1/release``, ...) as ``user``; it must succeed."""
+        reply = self.request("POST", f"/user/{user}/formgrader/api/{action}")
+        assert reply["success"], f"formgrader {action} failed: {reply.get('error') or reply}"
+        return reply
+
+    def assignment_list(self, user: str, action: str) -> Any:
+        """POST fetch / submit / fetch_feedback of ps1 on a student's Assignment List endpoint."""
+        return self.request("POST", f"/user/{user}/assignments/{action}",
+                            form={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT})
+
+    def notebook(self, user: str, path: str) -> nbformat.NotebookNode:
+        model = self.request("GET", f"/user/{user}/api/contents/{path}?content=1")
+        return nbformat.from_dict(model["content"])
+
+    def save_notebook(self, user: str, path: str, nb: nbformat.NotebookNode) -> None:
+        self.request("PUT", f"/user/{user}/api/contents/{path}", body={"type": "notebook", "content": nb})
+
+
+@contextlib.contextmanager
+def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
+    """Install, add an instructor and two students, start the hub; undo all of it afterwards."""
+    tag = f"h{os.getpid() % 100000}{secrets.token_hex(2)}"
+    instructor, alice, bob = f"{tag}i", f"{tag}a", f"{tag}b"
+    people = [instructor, alice, bob]
+    for name in people:
+        assert run("id", name).returncode != 0, f"user {name} already exists"
+    shutil.rmtree(EXCHANGE, ignore_errors=True)
+    install = run("bash", DEPLOY / "install.sh", "--prefix", PREFIX, "--exchange", EXCHANGE)
+    assert install.returncode == 0, install.stdout + install.stderr
+    (PREFIX / "etc" / "roster").write_text("")
+    hub = None
+    ports = [free_port() for _ in range(3)]
+    try:
+        for role, names in (("instructor", [instructor]), ("student", [alice, bob])):
+            added = run("bash", DEPLOY / "adduser.sh", "--prefix", PREFIX, role, *names)
+            assert added.returncode == 0, added.stdout + added.stderr
+        state = tmp_path / "state"
+        state.mkdir(mode=0o700)
+        log = tmp_path / "jupyterhub.log"
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(state),
+               "CNNCOURSE_HUB_IP": "127.0.0.1", "CNNCOURSE_HUB_PORT": str(ports[0]),
+               "CNNCOURSE_HUB_API_PORT": str(ports[1]), "CNNCOURSE_PROXY_API_PORT": str(ports[2]),
+               "CNNCOURSE_STATE": str(state), "CNNCOURSE_SHARED_PASSWORD": secrets.token_hex(8),
+               "CNNCOURSE_API_TOKEN": secrets.token_hex(16)}
+        process = subprocess.Popen(
+            [PREFIX / "env" / "bin" / "jupyterhub", "-f", PREFIX / "etc" / "jupyterhub_config.py"],
+            cwd=state, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        hub = Hub(f"http://127.0.0.1:{ports[0]}", env["CNNCOURSE_API_TOKEN"],
+                  env["CNNCOURSE_SHARED_PASSWORD"], process, log)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                hub.request("GET", "/hub/api/", timeout=5)
+                break
+            except (OSError, AssertionError):
+                assert process.poll() is None and time.monotonic() < deadline, \
+                    f"the hub did not start:\n{log.read_text()[-3000:]}"
+                time.sleep(0.5)
+        yield hub, instructor, alice, bob
+    finally:
+        leftovers = stop_hub(hub) if hub is not None else []
+        # Only now may a user's process count as left behind: the hub stops the servers on SIGTERM.
+        leftovers += [f"{name}: {line}" for name in people for line in user_processes(name)]
+        removed = run("bash", DEPLOY / "adduser.sh", "--prefix", PREFIX, "remove", *people)
+        shutil.rmtree(EXCHANGE, ignore_errors=True)
+        assert not leftovers, "left running after the hub stopped:\n" + "\n".join(leftovers)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        for name in people:
+            assert run("id", name).returncode != 0, f"user {name} is still there"
+            assert not Path("/home", name).exists(), f"/home/{name} is still there"
+        assert all(port_is_free(port) for port in ports), f"a port of {ports} is still taken"
+
+
+def stop_hub(hub: Hub) -> list[str]:
+    """SIGTERM the hub, which stops the proxy and every server; what outlived it (then killed)."""
+    hub.process.send_signal(signal.SIGTERM)
+    try:
+        hub.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(hub.process.pid, signal.SIGKILL)
+        hub.process.wait()
+        return ["the hub ignored SIGTERM for 60 s"]
+    try:
+        os.killpg(hub.process.pid, signal.SIGKILL)  # the proxy and anything else the hub started
+    except ProcessLookupError:
+        return []
+    return ["a process of the hub's session (the proxy?) outlived the hub"]
+
+
+def strip_solution_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def answered(release: nbformat.NotebookNode, source: nbformat.NotebookNode, *,
+             wrong_letters: bool) -> nbformat.NotebookNode:
+    """The released notebook with every answer cell filled in from the source's solution.
+
+    With ``wrong_letters`` every multiple-choice answer (``answer_x = "B"``) names another letter.
+    """
+    solutions = {cell.metadata.nbgrader.grade_id: strip_solution_markers(cell.source)
+                 for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            text = solutions[meta["grade_id"]]
+            if wrong_letters:
+                text = CHOICE.sub(lambda m: f'{m[1]} = "{"A" if m[2] != "A" else "B"}"', text)
+            cell.source = text
+    return nb
+
+
+def graded_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def fetch_in_chromium(hub: Hub, student: str, profile: Path) -> None:
+    """Log in as ``student``, open Nbgrader > Assignment List in JupyterLab and press Fetch on ps1."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", student)
+            page.fill("#password_input", hub.password)
+            page.click("#login_submit")
+            page.wait_for_url(re.compile(rf"/user/{student}/lab"))
+            page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+            page.get_by_role("menuitem", name="Assignment List").click()
+            released = page.locator("#released_assignments_list")
+            released.get_by_text(ASSIGNMENT, exact=True).wait_for()
+            released.get_by_role("button", name="Fetch").click()
+            page.locator("#fetched_assignments_list").get_by_role("button", name="Submit").wait_for()
+        finally:
+            browser.close()
+
+
+def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("creates Unix users and runs the hub as root (CI runs as root)")
+    source = nbformat.read(SOURCE_NB, as_version=4)
+    total = sum(cell.metadata.nbgrader.points for cell in graded_cells(source))
+    letters = CHOICE.findall("\n".join(cell.source for cell in source.cells))
+    lost = sum(cell.metadata.nbgrader.points for cell in graded_cells(source)
+               if any(name in cell.source for name, _ in letters))
+    assert letters and 0 < lost < total
+    notebook = f"{ASSIGNMENT}/{SOURCE_NB.name}"
+
+    with class_on_hub(tmp_path) as (hub, teacher, alice, bob):
+        for user in (teacher, alice, bob):
+            hub.start_server(user)
+        hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/assign")
+        hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/release")
+        # Another course's release in the same exchange: the students must not see it.
+        other = EXCHANGE / "othercourse" / "outbound" / "ps9"
+        other.mkdir(parents=True)
+        (other / "other.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+        shutil.chown(EXCHANGE / "othercourse", teacher)
+
+        fetch_in_chromium(hub, alice, tmp_path / "chromium")
+        hub.assignment_list(bob, "fetch")
+        for student in (alice, bob):
+            listed = hub.request("GET", f"/user/{student}/assignments?course_id=")
+            seen = {(a["course_id"], a["assignment_id"]) for a in listed["value"]}
+            assert seen == {(COURSE_ID, ASSIGNMENT)}, f"{student} sees {seen}"
+            assert hub.request("GET", f"/user/{student}/courses")["value"] == [COURSE_ID]
+
+        for student, wrong in ((alice, False), (bob, True)):
+            release = hub.notebook(student, notebook)
+            hub.save_notebook(student, notebook, answered(release, source, wrong_letters=wrong))
+            reply = hub.assignment_list(student, "submit")
+            assert reply["success"], reply
+
+        hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/collect")
+        # The instructor grades with the course's `grade` (what they type in a Jupyter terminal).
+        course = Path("/home", teacher, "cnncourse")
+        terminal = {"PATH": f"{PREFIX / 'env' / 'bin'}:/usr/bin:/bin", "HOME": str(course.parent),
+                    "LANG": "C.UTF-8"}
+        graded = run("cnncourse-autograder", "grade", ASSIGNMENT, "--course", course, "--workers", "2",
+                     user=teacher, env=terminal)
+        assert graded.returncode == 0, graded.stdout + graded.stderr
+        scores = {row["student"]: (row["score"], row["max_score"])
+                  for row in hub.request("GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}")}
+        assert scores == {alice: (total, total), bob: (total - lost, total)}
+
+        hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/generate_feedback")
+        hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/release_feedback")
+        for student, score in ((alice, total), (bob, total - lost)):
+            hub.assignment_list(student, "fetch_feedback")
+            runs = hub.request("GET", f"/user/{student}/api/contents/{ASSIGNMENT}/feedback")["content"]
+            assert len(runs) == 1, runs
+            html_path = urllib.parse.quote(f"{runs[0]['path']}/cross_correlation.html")  # "2026-... UTC"
+            html = hub.request("GET", f"/user/{student}/api/contents/{html_path}"
+                               "?content=1&format=text&type=file")["content"]
+            assert re.search(rf"Score:\s*{score:g}(\.0)?\s*/\s*{total:g}", html), html[:3000]
+            assert "BEGIN HIDDEN TESTS" not in html
+
+        # Who can read what: every check is made once by a user who may (so it can fail) and
+        # once by one who may not.
+        home = {name: Path("/home", name) for name in (teacher, alice, bob)}
+        assert all(path.stat().st_mode & 0o777 == 0o700 for path in home.values())
+        private = [(alice, home[alice] / notebook),
+                   (teacher, home[teacher] / "cnncourse" / "source" / notebook),
+                   (teacher, home[teacher] / "cnncourse" / "gradebook.db")]
+        for owner, path in private:
+            assert run("cat", path, user=owner).returncode == 0, f"{owner} cannot read their own {path}"
+            assert run("cat", path, user=bob).returncode != 0, f"{bob} can read {path}"
+        inbound = EXCHANGE / COURSE_ID / "inbound"
+        assert run("ls", inbound, user=teacher).returncode == 0
+        assert run("ls", inbound, user=bob).returncode != 0, f"{bob} can list the submissions"
