@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import selfgrade
-from autograder.course import COURSE, ROOT, assignments, read, source_notebooks
+from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
 from autograder.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
 
 pytestmark = pytest.mark.slow
@@ -86,11 +86,24 @@ def _reference_copy(assignment: str, folder: Path) -> Path:
     return target
 
 
-def test_selfgrade_gives_the_reference_solution_full_marks_without_changing_it(tmp_path):
-    notebook = _reference_copy("ps1", tmp_path)
+def test_the_grade_yourself_cell_gives_the_reference_solution_full_marks_without_changing_it(view, tmp_path):
+    """The last cell of the student's notebook, run where `make lab` puts it (assignments/ps1/)."""
+    (source,) = source_notebooks("ps1")
+    (cell,) = [c for c in read(view / "ps1" / source.name).cells if "autograder.selfgrade" in c.source]
+    repository = tmp_path / "repository"  # a stand-in for the student's clone, sharing its code
+    for folder in ("autograder", "course"):
+        (repository / folder).parent.mkdir(parents=True, exist_ok=True)
+        (repository / folder).symlink_to(ROOT / folder, target_is_directory=True)
+    folder = repository / "assignments" / "ps1"
+    folder.mkdir(parents=True)
+    notebook = _reference_copy("ps1", folder)
     before = notebook.read_bytes()
-    parts = selfgrade.selfgrade("ps1", notebook, sandbox=False)
-    assert parts and all(part.score == part.max_score and not part.message for part in parts)
+    env = {key: value for key, value in os.environ.items() if key != "NBGRADER_EXECUTION"}
+    run = subprocess.run([sys.executable, "-c", cell.source], cwd=folder, env=env, capture_output=True,
+                         text=True, timeout=600)
+    total = sum(c.points for c in cells(read(source)) if c.is_test)
+    assert f"# ps1: {total:g} / {total:g} points" in run.stdout, run.stdout + run.stderr
+    assert "failed" not in run.stdout
     assert notebook.read_bytes() == before
 
 
