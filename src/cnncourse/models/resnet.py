@@ -130,10 +130,10 @@ class ResNet(SequentialModel):
         )
         super().__init__(OrderedDict(
             stem=nn.Sequential(
-                nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3),  # (N, 64, H/2, W/2)
+                nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3),  # (N, stem_channels, H/2, W/2)
                 nn.BatchNorm2d(stem_channels),
                 nn.ReLU(),
-                nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # (N, 64, H/4, W/4)
+                nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # (N, stem_channels, H/4, W/4)
             ),
             **stages,
             head=nn.Sequential(
