@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnncourse import models, runtime
+from cnncourse import models, runtime, training
 
 
 def _count(model: nn.Module) -> int:
@@ -150,3 +150,16 @@ def test_hidden_units_set_the_dense_head_of_alexnet_and_vgg():
 def test_bad_widths_are_refused_naming_the_model_and_the_choices(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_init_he_draws_relu_scaled_weights_and_zero_biases():
+    torch.manual_seed(0)
+    conv, other = nn.Conv2d(64, 128, kernel_size=3), nn.BatchNorm2d(4)
+    before = other.weight.detach().clone()
+    for module in (conv, other):
+        training.init_he(module)
+    fan_in = 64 * 3 * 3
+    std = conv.weight.std().item()
+    assert abs(std - (2 / fan_in) ** 0.5) < 0.05 * (2 / fan_in) ** 0.5  # He et al.: variance 2 / fan_in
+    assert torch.count_nonzero(conv.bias) == 0
+    torch.testing.assert_close(other.weight.detach(), before)  # other layers are left alone

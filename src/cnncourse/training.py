@@ -28,6 +28,7 @@ __all__ = [
     "evaluation_mode",
     "set_seed",
     "init_xavier",
+    "init_he",
     "evaluate",
     "fit",
     "plot_history",
@@ -55,6 +56,20 @@ def init_xavier(module: nn.Module) -> None:
     """
     if isinstance(module, (nn.Linear, nn.Conv2d)):
         nn.init.xavier_uniform_(module.weight)
+
+
+def init_he(module: nn.Module) -> None:
+    """He-normal initialise ``Linear`` and ``Conv2d`` weights and zero their biases (Section 8.1).
+
+    He et al. (2015) scale the weights for ReLU layers, which pass on only half of their
+    input's variance; Xavier's rule assumes activations symmetric around zero. The laptop and
+    quick modes of Chapter 8 use it for the deep ReLU networks without batch norm (NiN,
+    GoogLeNet). Use it as ``model.apply(init_he)``.
+    """
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
 
 
 def _check_model(who: str, model: object) -> nn.Module:
