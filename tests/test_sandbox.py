@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -197,3 +198,38 @@ def test_kernel_spec_starts_the_launcher_with_message_interrupts(tmp_path):
     spec = json.loads((write_kernel_spec(tmp_path) / "cnncourse-grading" / "kernel.json").read_text())
     assert spec["argv"][1:] == ["-m", "autograder.sandbox", "-f", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"
+
+
+def test_an_unprivileged_instructor_gets_a_user_namespace_sandbox():
+    """Run as uid 1000 (Debian's system Python, outside /root), the sandbox maps the kernel to
+    nobody in a user namespace, without capabilities and without the course."""
+    system_python = Path("/usr/bin/python3")
+    if os.geteuid() != 0 or not system_python.exists():
+        pytest.skip("needs root (to become uid 1000) and Debian's /usr/bin/python3")
+    with tempfile.TemporaryDirectory() as scratch:  # pytest's tmp_path is not reachable for uid 1000
+        found = _as_user_1000(Path(scratch), system_python)
+    assert found == [65534, "0000000000000000", False]
+
+
+def _as_user_1000(scratch: Path, system_python: Path) -> list:
+    work, ipc = scratch / "work", scratch / "ipc"
+    for folder in (scratch, work, ipc):
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, 1000, 1000)
+    os.chmod(scratch, 0o755)
+    inside = ("import json, os\n"
+              "s = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
+              f"print(json.dumps([os.getuid(), s['CapEff'].strip(), os.path.exists({str(COURSE)!r})]))")
+    outside = textwrap.dedent(f"""
+        import subprocess, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from autograder.sandbox import Sandbox, bwrap_argv
+        box = Sandbox(workdir={str(work)!r}, ipc_dir={str(ipc)!r})
+        argv = bwrap_argv(box, ["/usr/bin/python3", "-c", {inside!r}])
+        run = subprocess.run(argv, capture_output=True, text=True)
+        print(run.stdout.strip() or run.stderr)
+    """)
+    as_user = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", str(system_python), "-c", outside]
+    run = subprocess.run(as_user, capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0 and run.stdout.strip(), run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
