@@ -1,6 +1,14 @@
 """Quality gates for the nbgrader assignments in ``course/`` (``python -m autograder ...``).
 
-Commands (run from the repository root; each works on a temporary copy of the course):
+Commands (run from the repository root):
+
+* ``grade PS``  grades the course's real submissions (``course/submitted/<student>/PS``) into
+  its gradebook: sandboxed, N at a time, resumable (:mod:`autograder.grade`). Options
+  ``--workers N``, ``--students ID ...``, ``--force``, ``--no-sandbox``. Exit status 1 when a
+  submission could not be graded, 2 when the sandbox is unavailable.
+
+The quality gates below each work on a temporary copy of the course and grade through the same
+engine:
 
 * ``validate [PS ...]``  the source passes every test, ``generate_assignment`` works, the
   release fails every graded test cell and leaks no solution or hidden-test text.
