@@ -1,14 +1,16 @@
 """The class on JupyterHub (deploy/jupyterhub): one instructor, two students, ps1 from release to feedback.
 
-Installs the deployment with its own scripts, creates three real Unix users, starts the hub on
-127.0.0.1 and drives the whole nbgrader cycle through the hub's REST API and each user's Jupyter
-server: the instructor generates, releases, collects, grades and returns feedback through the
-formgrader's endpoints; the students fetch, submit and fetch feedback through the Assignment
-List's endpoints, one of them in Chromium. Then it checks the grades, what each Unix user can
-read, and that no user, process or port is left behind.
+The scenario test installs the deployment with its own scripts, creates three real Unix users,
+starts the hub on 127.0.0.1 and drives the whole nbgrader cycle through the hub's REST API and
+each user's Jupyter server: the instructor generates, releases, collects and returns feedback
+through the formgrader's endpoints and grades with ``grade`` as their own Unix user; the
+students fetch, submit and fetch feedback through the Assignment List's endpoints, one of them
+in Chromium. Then it checks the grades, what each Unix user can read, and that no user, process
+or port is left behind. It needs root (it creates users; the hub spawns servers as them), npm
+and Debian's Chromium, as in CI; the shared environment is built once into PREFIX and reused
+while pyproject.toml and the Python are unchanged.
 
-Needs root (it creates users and the hub spawns servers as them), npm and Debian's Chromium, as
-in CI. The shared environment is built once into PREFIX and reused while the library is unchanged.
+The Kubernetes files cannot run here; a fast test keeps them consistent with the local setup.
 """
 
 from __future__ import annotations
@@ -34,8 +36,7 @@ from typing import Any
 
 import nbformat
 import pytest
-
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "jupyterhub"
@@ -268,6 +269,8 @@ def fetch_in_chromium(hub: Hub, student: str, profile: Path) -> None:
             browser.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("creates Unix users and runs the hub as root (CI runs as root)")
@@ -341,3 +344,34 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
         inbound = EXCHANGE / COURSE_ID / "inbound"
         assert run("ls", inbound, user=teacher).returncode == 0
         assert run("ls", inbound, user=bob).returncode != 0, f"{bob} can list the submissions"
+
+
+def assigned(path: Path, setting: str) -> str:
+    """The string a config file assigns to ``setting`` (``c.CourseDirectory.course_id = "..."``)."""
+    match = re.search(rf'^{re.escape(setting)} = "([^"]*)"', path.read_text(), re.MULTILINE)
+    assert match, f"{path} does not set {setting}"
+    return match[1]
+
+
+def test_kubernetes_files_name_the_same_course_exchange_and_role_configuration_as_one_machine():
+    values = yaml.safe_load((DEPLOY / "z2jh-values.yaml").read_text())
+    custom = values["custom"]
+    course_ids = {assigned(path, "c.CourseDirectory.course_id")
+                  for path in (DEPLOY / "nbgrader_config.py", ROOT / "course" / "nbgrader_config.py")}
+    assert course_ids == {custom["courseId"]}
+    install_default = re.search(r"^EXCHANGE=(\S+)$", (DEPLOY / "install.sh").read_text(), re.MULTILINE)[1]
+    mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
+    assert custom["exchange"] == install_default == mounts["nbgrader-exchange"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert f"s|@EXCHANGE@|{custom['exchange']}|g" in dockerfile
+    # Everything the image copies exists, from the repository root (the build context).
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
+        for source in line.split()[:-1]:
+            assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
+    # The hub's extra configuration is Python that compiles; every role has its config folder.
+    compile(values["hub"]["extraConfig"]["cnncourse"], "z2jh-values.yaml extraConfig", "exec")
+    roster = custom["roster"]
+    assert {person["role"] for person in roster.values()} == {"instructor", "student"}
+    assert all((DEPLOY / "jupyter" / role).is_dir() for role in ("instructor", "student", "class"))
+    uids = [person["uid"] for person in roster.values()]
+    assert len(set(uids)) == len(uids) and min(uids) > 1000, f"distinct uids, not root's or jovyan's: {uids}"
