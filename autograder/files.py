@@ -1,4 +1,4 @@
-"""Copying what a student controls without following it anywhere."""
+"""What of a student's folder the grader touches: regular files only, and not too many of them."""
 
 from __future__ import annotations
 
@@ -7,32 +7,49 @@ import shutil
 import stat
 from pathlib import Path
 
-__all__ = ["copy_regular_files"]
+__all__ = ["MAX_FILES", "MAX_BYTES", "regular_files", "copy_regular_files"]
 
 SKIP = (".ipynb_checkpoints", "__pycache__")
+MAX_FILES = 500  # beyond this, only the notebooks and timestamp.txt of a submission are used
+MAX_BYTES = 200 << 20  # likewise for the total size
+
+
+def regular_files(source: Path) -> tuple[list[Path], list[str]]:
+    """The regular files under ``source`` the grader will use, and notes on what it will not.
+
+    Symlinks, devices and sockets are never followed (the grader has rights the student lacks:
+    a link to the instructor's solutions must stay a dead end). A folder with more than
+    :data:`MAX_FILES` files or :data:`MAX_BYTES` bytes contributes only its top-level
+    notebooks and ``timestamp.txt``.
+    """
+    found: list[Path] = []
+    notes: list[str] = []
+    total = 0
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP)
+        here = Path(folder)
+        for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
+            path = here / name
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISREG(mode):
+                notes.append(f"ignored {path.relative_to(source)} (not a regular file)")
+                continue
+            found.append(path.relative_to(source))
+            total += os.lstat(path).st_size
+        if len(found) > MAX_FILES or total > MAX_BYTES:
+            kept = sorted(p for p in found if p.parent == Path(".") and
+                          (p.suffix == ".ipynb" or p.name == "timestamp.txt"))
+            notes.append(f"the submission has more than {MAX_FILES} files or {MAX_BYTES >> 20} MiB: "
+                         f"only its notebooks were used")
+            return kept, notes
+    return found, notes
 
 
 def copy_regular_files(source: Path, target: Path) -> list[str]:
-    """Copy the regular files under ``source``; return what was skipped (relative paths).
-
-    The grader runs with rights the student lacks: a symlink or a device in a submission (to the
-    instructor's solutions, say) must never be followed, so only regular files travel.
-    """
-    skipped = []
+    """Copy what :func:`regular_files` allows from ``source`` into ``target``; return its notes."""
+    files, notes = regular_files(source)
     target.mkdir(parents=True, exist_ok=True)
-    for folder, dirs, files in os.walk(source, followlinks=False):
-        here = Path(folder)
-        for name in [*dirs, *files]:
-            path = here / name
-            relative = path.relative_to(source)
-            if name in SKIP:
-                continue
-            mode = os.lstat(path).st_mode
-            if stat.S_ISDIR(mode):
-                (target / relative).mkdir(exist_ok=True)
-            elif stat.S_ISREG(mode):
-                shutil.copyfile(path, target / relative, follow_symlinks=False)
-            else:
-                skipped.append(str(relative))
-        dirs[:] = [d for d in dirs if d not in SKIP]
-    return skipped
+    for relative in files:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / relative, target / relative, follow_symlinks=False)
+    return notes

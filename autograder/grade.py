@@ -28,7 +28,7 @@ from traitlets.config import PyFileConfigLoader
 
 from autograder import gradebook
 from autograder.course import COURSE, read
-from autograder.files import copy_regular_files
+from autograder.files import copy_regular_files, regular_files
 from autograder.sandbox import UID_BASE, Limits, SandboxUnavailable, readonly_paths, unavailable_reason
 from autograder.worker import WorkerProcess
 
@@ -77,11 +77,10 @@ def submissions(course: Path, assignment: str) -> dict[str, Path]:
 
 
 def fingerprint(folder: Path, salt: str) -> str:
-    """sha256 of every file's relative path and bytes under ``folder`` (symlinks not followed)."""
+    """sha256 of the relative path and bytes of every file the grader uses from ``folder``."""
     digest = hashlib.sha256(salt.encode())
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for relative in regular_files(folder)[0]:
+        digest.update(str(relative).encode() + b"\0" + (folder / relative).read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -157,7 +157,7 @@ def grade_task(task: dict) -> dict:
     course = private / "course"
     shutil.rmtree(private, ignore_errors=True)
     folder = course / "submitted" / task["student"] / task["assignment"]
-    skipped = copy_regular_files(Path(task["submitted"]), folder)
+    copy_notes = copy_regular_files(Path(task["submitted"]), folder)
     source = Path(task["source"])
     if source.is_dir():
         shutil.copytree(
@@ -166,7 +166,7 @@ def grade_task(task: dict) -> dict:
     shutil.copy(task["template"], course / "gradebook.db")
     (private / "s").mkdir(parents=True)
     problems, notes = check_notebooks(folder, task["notebooks"])
-    notes += [f"ignored {name} (not a regular file)" for name in skipped]
+    notes += copy_notes
     result = {
         "student": task["student"],
         "problems": problems,

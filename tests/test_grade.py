@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course import COURSE, ROOT, read
 from autograder.execute import SandboxedExecute
+from autograder.files import MAX_FILES, regular_files
 from autograder.grade import STATE, grade_course
 from autograder.sandbox import readonly_paths
 from autograder.students import Student, _submission, reference_answers
@@ -77,6 +78,22 @@ def test_unreadable_notebooks_are_named_and_removed_before_grading(tmp_path):
     assert [p.split()[0] for p in problems] == ["empty.ipynb", "broken.ipynb", "huge.ipynb", "missing"]
     assert notes == ["other_kernel.ipynb asks for kernel 'ir'; graded with the course's 'python3'"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other_kernel.ipynb"]
+
+
+def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(tmp_path):
+    (tmp_path / NOTEBOOK).write_text("{}")
+    (tmp_path / "timestamp.txt").write_text(TIMESTAMP)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "points.csv").write_text("1,2")
+    (tmp_path / "solutions.ipynb").symlink_to(COURSE / "source" / "ps1" / NOTEBOOK)
+    (tmp_path / "course").symlink_to(COURSE, target_is_directory=True)
+    files, notes = regular_files(tmp_path)
+    assert [str(f) for f in files] == [NOTEBOOK, "timestamp.txt", "data/points.csv"]
+    assert notes == ["ignored solutions.ipynb (not a regular file)", "ignored course (not a regular file)"]
+    for number in range(MAX_FILES):
+        (tmp_path / "data" / f"{number}.txt").write_text("x")
+    files, notes = regular_files(tmp_path)
+    assert [str(f) for f in files] == [NOTEBOOK, "timestamp.txt"] and "only its notebooks" in notes[-1]
 
 
 @pytest.fixture(scope="module")
