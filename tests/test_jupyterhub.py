@@ -116,6 +116,15 @@ class Hub:
                                  f"hub log tail:\n{self.tail()}") from None
         return json.loads(text) if text.strip() else None
 
+    def probe(self, path: str) -> tuple[int, Any]:
+        """GET ``path`` with the service token: the status code and the reply's headers."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as reply:
+                return reply.status, reply.headers
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers
+
     def tail(self) -> str:
         return self.log.read_text()[-3000:]
 
@@ -285,6 +294,13 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
     with class_on_hub(tmp_path) as (hub, teacher, alice, bob):
         for user in (teacher, alice, bob):
             hub.start_server(user)
+        # Only the instructor has the formgrader, and only their Lab may show it in a frame.
+        for user, formgrader, frames in ((teacher, 200, "'self'"), (alice, 404, "'none'")):
+            status, _ = hub.probe(f"/user/{user}/formgrader/api/status")
+            assert status == formgrader, f"{user}'s formgrader answered {status}"
+            status, headers = hub.probe(f"/user/{user}/lab")
+            assert status == 200 and f"frame-ancestors {frames}" in headers["Content-Security-Policy"], \
+                f"{user}'s Lab: {status} {headers['Content-Security-Policy']}"
         hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/assign")
         hub.formgrader(teacher, f"assignment/{ASSIGNMENT}/release")
         # Another course's release in the same exchange: the students must not see it.
