@@ -269,7 +269,12 @@ def fetch_in_chromium(hub: Hub, student: str, profile: Path) -> None:
             page.click("#login_submit")
             page.wait_for_url(re.compile(rf"/user/{student}/lab"))
             page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
-            page.get_by_role("menuitem", name="Assignment List").click()
+            assignment_list = page.get_by_role("menuitem", name="Assignment List")
+            assignment_list.wait_for()
+            # The student's menu has no instructor tools (their lab plugins are disabled).
+            for tool in ("Formgrader", "Course List"):
+                assert page.get_by_role("menuitem", name=tool).count() == 0, f"{student} sees {tool}"
+            assignment_list.click()
             released = page.locator("#released_assignments_list")
             released.get_by_text(ASSIGNMENT, exact=True).wait_for()
             released.get_by_role("button", name="Fetch").click()
