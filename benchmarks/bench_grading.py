@@ -21,11 +21,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from autograder import mutants
-from autograder.course import ROOT
-from autograder.students import Student, _write_submissions, reference_answers
-from autograder.workspace import Workspace, tools_on_path, workspace
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the autograder package sits in the repo root
+
+from autograder import mutants  # noqa: E402
+from autograder.course import ROOT  # noqa: E402
+from autograder.students import Student, _write_submissions, reference_answers  # noqa: E402
+from autograder.workspace import Workspace, tools_on_path, workspace  # noqa: E402
 
 COUNT = 5  # submissions of each kind
 
