@@ -336,6 +336,7 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
         graded = run("cnncourse-autograder", "grade", ASSIGNMENT, "--course", course, "--workers", "2",
                      user=teacher, env=terminal)
         assert graded.returncode == 0, graded.stdout + graded.stderr
+        assert "bubblewrap sandbox" in graded.stdout, graded.stdout  # students' code ran isolated
         scores = {row["student"]: (row["score"], row["max_score"])
                   for row in hub.request("GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}")}
         assert scores == {alice: (total, total), bob: (total - lost, total)}
@@ -396,3 +397,14 @@ def test_kubernetes_files_name_the_same_course_exchange_and_role_configuration_a
     assert all((DEPLOY / "jupyter" / role).is_dir() for role in ("instructor", "student", "class"))
     uids = [person["uid"] for person in roster.values()]
     assert len(set(uids)) == len(uids) and min(uids) > 1000, f"distinct uids, not root's or jovyan's: {uids}"
+
+
+@pytest.mark.parametrize(("script", "args", "message"), [
+    ("install.sh", ["--prefx", "/opt/x"], "unknown argument '--prefx'; expected --prefix DIR"),
+    ("adduser.sh", ["teacher", "ann"], "expected a role 'instructor', 'student' or 'remove'"),
+    ("adduser.sh", ["student"], "no NAME given after 'student'"),
+    ("trial.sh", ["--port"], "trial.sh: --port needs a value"),
+])
+def test_deployment_scripts_refuse_bad_arguments_and_say_what_they_expected(script, args, message):
+    done = subprocess.run(["bash", DEPLOY / script, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr, (done.returncode, done.stderr)

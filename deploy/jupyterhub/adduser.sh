@@ -11,7 +11,8 @@
 set -euo pipefail
 
 PREFIX=/opt/cnncourse
-if [ "${1:-}" = "--prefix" ]; then PREFIX="$2"; shift 2; fi
+need_value() { [ "$2" -ge 2 ] || { echo "adduser.sh: $1 needs a value" >&2; exit 2; }; }
+if [ "${1:-}" = "--prefix" ]; then need_value "$1" $#; PREFIX="$2"; shift 2; fi
 ROLE="${1:-}"
 shift || true
 case "$ROLE" in

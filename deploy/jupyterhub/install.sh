@@ -19,11 +19,12 @@ PREFIX=/opt/cnncourse
 EXCHANGE=/srv/nbgrader/exchange
 PYTHON=/usr/bin/python3  # the distribution's, readable by every user
 CHP_VERSION=5.3.0
+need_value() { [ "$2" -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --prefix) PREFIX="$2"; shift 2 ;;
-        --exchange) EXCHANGE="$2"; shift 2 ;;
-        --python) PYTHON="$2"; shift 2 ;;
+        --prefix) need_value "$1" $#; PREFIX="$2"; shift 2 ;;
+        --exchange) need_value "$1" $#; EXCHANGE="$2"; shift 2 ;;
+        --python) need_value "$1" $#; PYTHON="$2"; shift 2 ;;
         *) echo "install.sh: unknown argument '$1'; expected --prefix DIR, --exchange DIR or --python PYTHON" >&2
            exit 2 ;;
     esac

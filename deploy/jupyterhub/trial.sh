@@ -13,10 +13,11 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 PREFIX=/opt/cnncourse-trial
 PORT=8000
 REMOVE=""
+need_value() { [ "$2" -ge 2 ] || { echo "trial.sh: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --prefix) PREFIX="$2"; shift 2 ;;
-        --port) PORT="$2"; shift 2 ;;
+        --prefix) need_value "$1" $#; PREFIX="$2"; shift 2 ;;
+        --port) need_value "$1" $#; PORT="$2"; shift 2 ;;
         --remove) REMOVE=1; shift ;;
         *) echo "trial.sh: unknown argument '$1'; expected --prefix DIR, --port PORT or --remove" >&2; exit 2 ;;
     esac
