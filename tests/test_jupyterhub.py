@@ -1,14 +1,14 @@
 """The class on JupyterHub (deploy/jupyterhub): one instructor, two students, ps1 from release to feedback.
 
-The scenario test installs the deployment with its own scripts, creates three real Unix users,
-starts the hub on 127.0.0.1 and drives the whole nbgrader cycle through the hub's REST API and
-each user's Jupyter server: the instructor generates, releases, collects and returns feedback
-through the formgrader's endpoints and grades with ``grade`` as their own Unix user; the
-students fetch, submit and fetch feedback through the Assignment List's endpoints, one of them
-in Chromium. Then it checks the grades, what each Unix user can read, and that no user, process
-or port is left behind. It needs root (it creates users; the hub spawns servers as them), npm
-and Debian's Chromium, as in CI; the shared environment is built once into PREFIX and reused
-while pyproject.toml and the Python are unchanged.
+The scenario test installs the deployment with its own scripts, creates three real Unix users with
+random passwords, starts the hub on 127.0.0.1 as a real class runs it (PAM logins) and drives the
+whole nbgrader cycle through the hub's REST API and each user's Jupyter server: the instructor
+generates, releases, collects and returns feedback through the formgrader's endpoints and grades
+with ``grade`` as their own Unix user; the students fetch, submit and fetch feedback through the
+Assignment List's endpoints, one of them in Chromium. Then it checks the grades, what each Unix
+user can read, and that no user, process or port is left behind. It needs root (it creates users;
+the hub spawns servers as them), npm and Debian's Chromium, as in CI; the shared environment is
+built once into PREFIX and reused while pyproject.toml and the Python are unchanged.
 
 The Kubernetes files cannot run here; a fast test keeps them consistent with the local setup.
 """
@@ -89,11 +89,11 @@ def user_processes(user: str) -> list[str]:
 
 @dataclass
 class Hub:
-    """A running hub: its public URL, the admin service's token and the users' shared password."""
+    """A running hub: its public URL, the admin service's token and each user's Unix password."""
 
     url: str
     token: str
-    password: str
+    passwords: dict[str, str]
     process: subprocess.Popen
     log: Path
 
@@ -172,19 +172,21 @@ def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
         for role, names in (("instructor", [instructor]), ("student", [alice, bob])):
             added = run("bash", DEPLOY / "adduser.sh", "--prefix", PREFIX, role, *names)
             assert added.returncode == 0, added.stdout + added.stderr
+        # A real class logs in with Unix passwords (PAM), so the test users get random ones.
+        passwords = {name: secrets.token_urlsafe(12) for name in people}
+        subprocess.run(["chpasswd"], input="".join(f"{n}:{p}\n" for n, p in passwords.items()),
+                       text=True, check=True)
         state = tmp_path / "state"
         state.mkdir(mode=0o700)
         log = tmp_path / "jupyterhub.log"
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(state),
                "CNNCOURSE_HUB_IP": "127.0.0.1", "CNNCOURSE_HUB_PORT": str(ports[0]),
                "CNNCOURSE_HUB_API_PORT": str(ports[1]), "CNNCOURSE_PROXY_API_PORT": str(ports[2]),
-               "CNNCOURSE_STATE": str(state), "CNNCOURSE_SHARED_PASSWORD": secrets.token_hex(8),
-               "CNNCOURSE_API_TOKEN": secrets.token_hex(16)}
+               "CNNCOURSE_STATE": str(state), "CNNCOURSE_API_TOKEN": secrets.token_hex(16)}
         process = subprocess.Popen(
             [PREFIX / "env" / "bin" / "jupyterhub", "-f", PREFIX / "etc" / "jupyterhub_config.py"],
             cwd=state, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-        hub = Hub(f"http://127.0.0.1:{ports[0]}", env["CNNCOURSE_API_TOKEN"],
-                  env["CNNCOURSE_SHARED_PASSWORD"], process, log)
+        hub = Hub(f"http://127.0.0.1:{ports[0]}", env["CNNCOURSE_API_TOKEN"], passwords, process, log)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -265,7 +267,7 @@ def fetch_in_chromium(hub: Hub, student: str, profile: Path) -> None:
             page.set_default_timeout(120_000)
             page.goto(f"{hub.url}/hub/login")
             page.fill("#username_input", student)
-            page.fill("#password_input", hub.password)
+            page.fill("#password_input", hub.passwords[student])
             page.click("#login_submit")
             page.wait_for_url(re.compile(rf"/user/{student}/lab"))
             page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
