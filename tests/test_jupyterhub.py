@@ -377,7 +377,7 @@ def assigned(path: Path, setting: str) -> str:
     return match[1]
 
 
-def test_kubernetes_files_name_the_same_course_exchange_and_role_configuration_as_one_machine():
+def test_kubernetes_and_systemd_files_name_the_same_course_paths_and_roles_as_install_sh():
     values = yaml.safe_load((DEPLOY / "z2jh-values.yaml").read_text())
     custom = values["custom"]
     course_ids = {assigned(path, "c.CourseDirectory.course_id")
@@ -386,6 +386,9 @@ def test_kubernetes_files_name_the_same_course_exchange_and_role_configuration_a
     install_default = re.search(r"^EXCHANGE=(\S+)$", (DEPLOY / "install.sh").read_text(), re.MULTILINE)[1]
     mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
     assert custom["exchange"] == install_default == mounts["nbgrader-exchange"]
+    unit = (DEPLOY / "cnncourse-hub.service").read_text()
+    prefix = re.search(r"^PREFIX=(\S+)$", (DEPLOY / "install.sh").read_text(), re.MULTILINE)[1]
+    assert f"ExecStart={prefix}/env/bin/jupyterhub -f {prefix}/etc/jupyterhub_config.py" in unit
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert f"s|@EXCHANGE@|{custom['exchange']}|g" in dockerfile
     # Everything the image copies exists, from the repository root (the build context).
