@@ -1,8 +1,9 @@
 """Execute the chapter notebooks headless, as CI does, and report how long each took.
 
 ``python -m autograder.notebooks [NOTEBOOK ...]`` runs the given notebooks (default: all of
-``notebooks/``) in quick mode and prints a per-notebook table; ``--records`` prints the table
-recorded by the last pytest run instead of executing anything.
+``notebooks/``) in quick mode and prints a per-notebook table; ``--mode laptop`` or ``--mode book``
+runs another of the training chapters' modes (``cnncourse.runtime``); ``--records`` prints the
+table recorded by the last pytest run instead of executing anything.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import nbclient
 import nbformat
+
+from cnncourse.runtime import MODE_ENV, MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -45,18 +48,28 @@ def chapter_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def execute_notebook(path: Path, quick: bool = True, timeout: int | None = None) -> NotebookRun:
+def execute_notebook(path: Path, quick: bool = True, timeout: int | None = None,
+                     mode: str | None = None) -> NotebookRun:
     """Run every cell of ``path`` in a fresh ``python3`` kernel, from the notebook's folder.
 
     Quick mode sets ``CNNCOURSE_QUICK=1`` in the kernel's environment and limits every cell to
-    ``timeout`` seconds (default 240: a quick-mode cell takes seconds, so a stall fails fast);
-    full mode has no limit unless one is given. Anything a cell writes to stderr is collected
+    ``timeout`` seconds (default 240: a quick-mode cell takes seconds, so a stall fails fast).
+    ``mode`` (``"book"``, ``"laptop"`` or ``"quick"``) sets ``CNNCOURSE_MODE`` and overrides
+    ``quick``; with ``quick=False`` and no mode the hardware chooses, as for a student. Other
+    modes have no limit unless one is given. Anything a cell writes to stderr is collected
     (the tests treat it as a failure, as nbgrader would).
     """
+    if mode is not None:
+        if mode not in MODES:
+            raise ValueError(f"execute_notebook: mode must be one of {', '.join(MODES)}, got {mode!r}")
+        quick = mode == "quick"
     if timeout is None and quick:
         timeout = 240
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ, CNNCOURSE_QUICK="1" if quick else "0", MPLBACKEND="agg")
+    env.pop(MODE_ENV, None)  # the caller's choice below, never a stray one from the shell
+    if mode is not None:
+        env[MODE_ENV] = mode
     env.pop("NBGRADER_EXECUTION", None)
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
@@ -104,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m autograder.notebooks", description=__doc__.split("\n")[0]
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in notebooks/")
-    parser.add_argument("--full", action="store_true", help="full mode (the book's hyperparameters)")
+    parser.add_argument("--mode", choices=MODES, default="quick",
+                        help="the training chapters' mode (default quick; book = the book's settings)")
     parser.add_argument("--records", action="store_true", help="print the last pytest run's timings")
     args = parser.parse_args(argv)
     if args.records:
@@ -116,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = args.notebooks or chapter_notebooks()
         runs = []
         for path in paths:
-            run = execute_notebook(path, quick=not args.full)
+            run = execute_notebook(path, mode=args.mode)
             record(run)
             print(f"{run.name}: {run.seconds:.1f} s {'ok' if run.clean else 'FAILED'}", flush=True)
             runs.append(run)

@@ -16,7 +16,8 @@ from autograder.notebooks import chapter_notebooks, execute_notebook, record
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["00", "07_1", "07_2", "07_3", "07_4", "07_5", "07_6",
             "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
-LIBRARY_MODULES = ["functional", "layers", "models", "images", "data", "training", "plotting", "widgets"]
+LIBRARY_MODULES = ["functional", "layers", "models", "images", "data", "training", "plotting", "widgets",
+                   "runtime", "diagrams", "tables"]
 # What each section's notebook must print: the book's results (compared without white space).
 BOOK_RESULTS = {
     "07_2": ["tensor([[19.,25.],[37.,43.]])", "[0.,1.,0.,0.,0.,-1.,0.]",
@@ -35,6 +36,11 @@ BOOK_RESULTS = {
     "08_6": ["Residual(3):(4,3,6,6)->(4,3,6,6)", "->(4,6,3,3)", "[1,512,3,3]", "11,178,378"],
 }
 TRAINING = ["07_6", "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
+# The least final validation accuracy each training chapter must print in quick mode (offline digits).
+ACCURACY_BAR = {section: 0.90 for section in TRAINING} | {"07_6": 0.95}  # LeNet's bar is higher
+FINAL_ACCURACY = re.compile(r"final validation accuracy: (\d\.\d+)")
+# The notebooks that draw their networks from the model objects (issue 10).
+DRAWN = ["07_6", "08_1", "08_2", "08_3", "08_4", "08_5", "08_6"]
 COMMITTED = chapter_notebooks() + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
 
 
@@ -122,6 +128,32 @@ def test_notebook_runs_top_to_bottom_in_quick_mode_with_clean_stderr(path):
         assert learned and abs(float(learned[1]) - 1) < 0.1 and abs(float(learned[2]) + 1) < 0.1, learned
     if section in TRAINING:  # the dataset is always named: never a silent switch
         assert re.search(r"Using (the offline digits dataset|Fashion-MNIST)", run.text), path.name
+        assert "quick mode: CNNCOURSE_QUICK=1" in run.text, f"{path.name} never printed its mode"
+        found = FINAL_ACCURACY.findall(run.text)
+        assert len(found) == 1, f"{path.name} must print one 'final validation accuracy: X', found {found}"
+        assert float(found[0]) >= ACCURACY_BAR[section], (
+            f"{path.name} learned too little in quick mode: final validation accuracy {found[0]}, "
+            f"needs at least {ACCURACY_BAR[section]}")
+    if section == "08_5":  # the comparison the section is about: the same budget without batch norm
+        plain = re.search(r"without batch norm, same budget: final validation accuracy (\d\.\d+)", run.text)
+        assert plain, f"{path.name} never printed the plain network's accuracy"
+
+
+def _notebook(section: str) -> Path:
+    return next(p for p in chapter_notebooks() if p.stem.startswith(section + "_"))
+
+
+@pytest.mark.parametrize("section", TRAINING)
+def test_training_notebook_prints_its_mode_first(section):
+    first = _code(nbformat.read(_notebook(section), as_version=4))[0]
+    assert "runtime.choose_mode()" in first and re.search(r"print\(MODE\)", first), (
+        f"{section}: the first code cell must choose the run mode and print it with its reason")
+
+
+@pytest.mark.parametrize("section", DRAWN)
+def test_notebook_draws_its_network_from_the_model(section):
+    code = "\n".join(_code(nbformat.read(_notebook(section), as_version=4)))
+    assert re.search(r"\bdraw_networks?\(", code), f"{section} never calls draw_network or draw_networks"
 
 
 def test_every_section_with_book_results_has_a_notebook():
