@@ -168,6 +168,7 @@ def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
     (PREFIX / "etc" / "roster").write_text("")
     hub = None
     ports = [free_port() for _ in range(3)]
+    stack = contextlib.ExitStack()
     try:
         for role, names in (("instructor", [instructor]), ("student", [alice, bob])):
             added = run("bash", DEPLOY / "adduser.sh", "--prefix", PREFIX, role, *names)
@@ -179,13 +180,14 @@ def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
         state = tmp_path / "state"
         state.mkdir(mode=0o700)
         log = tmp_path / "jupyterhub.log"
+        log_file = stack.enter_context(log.open("w"))
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(state),
                "CNNCOURSE_HUB_IP": "127.0.0.1", "CNNCOURSE_HUB_PORT": str(ports[0]),
                "CNNCOURSE_HUB_API_PORT": str(ports[1]), "CNNCOURSE_PROXY_API_PORT": str(ports[2]),
                "CNNCOURSE_STATE": str(state), "CNNCOURSE_API_TOKEN": secrets.token_hex(16)}
         process = subprocess.Popen(
             [PREFIX / "env" / "bin" / "jupyterhub", "-f", PREFIX / "etc" / "jupyterhub_config.py"],
-            cwd=state, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=state, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         hub = Hub(f"http://127.0.0.1:{ports[0]}", env["CNNCOURSE_API_TOKEN"], passwords, process, log)
         deadline = time.monotonic() + 120
         while True:
@@ -199,6 +201,7 @@ def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
         yield hub, instructor, alice, bob
     finally:
         leftovers = stop_hub(hub) if hub is not None else []
+        stack.close()
         # Only now may a user's process count as left behind: the hub stops the servers on SIGTERM.
         leftovers += [f"{name}: {line}" for name in people for line in user_processes(name)]
         removed = run("bash", DEPLOY / "adduser.sh", "--prefix", PREFIX, "remove", *people)
@@ -207,6 +210,7 @@ def class_on_hub(tmp_path: Path) -> Iterator[tuple[Hub, str, str, str]]:
         assert removed.returncode == 0, removed.stdout + removed.stderr
         for name in people:
             assert run("id", name).returncode != 0, f"user {name} is still there"
+            assert run("getent", "group", name).returncode != 0, f"group {name} is still there"
             assert not Path("/home", name).exists(), f"/home/{name} is still there"
         assert all(port_is_free(port) for port in ports), f"a port of {ports} is still taken"
 
