@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
+import http.cookiejar
 import json
 import os
 import re
@@ -152,6 +154,18 @@ class Hub:
 
     def save_notebook(self, user: str, path: str, nb: nbformat.NotebookNode) -> None:
         self.request("PUT", f"/user/{user}/api/contents/{path}", body={"type": "notebook", "content": nb})
+
+
+@contextlib.contextmanager
+def prefix_lock() -> Iterator[None]:
+    """One hub test at a time per machine: they share PREFIX and its exchange (xdist runs two)."""
+    PREFIX.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{PREFIX}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -302,7 +316,7 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
     assert letters and 0 < lost < total
     notebook = f"{ASSIGNMENT}/{SOURCE_NB.name}"
 
-    with class_on_hub(tmp_path) as (hub, teacher, alice, bob):
+    with prefix_lock(), class_on_hub(tmp_path) as (hub, teacher, alice, bob):
         for user in (teacher, alice, bob):
             hub.start_server(user)
         # Only the instructor has the formgrader, and only their Lab may show it in a frame.
@@ -372,6 +386,79 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
         inbound = EXCHANGE / COURSE_ID / "inbound"
         assert run("ls", inbound, user=teacher).returncode == 0
         assert run("ls", inbound, user=bob).returncode != 0, f"{bob} can list the submissions"
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def log_in(url: str, user: str, password: str) -> urllib.request.OpenerDirector:
+    """A browser-like session (cookies, redirects) after posting the hub's login form."""
+    session = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with session.open(f"{url}/hub/login", timeout=60) as page:
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.read().decode())[1]
+    form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": xsrf}).encode()
+    session.open(f"{url}/hub/login", data=form, timeout=120).close()
+    return session
+
+
+@pytest.mark.slow
+def test_trial_script_brings_the_class_up_on_localhost_and_takes_it_away(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("creates Unix users and runs the hub as root (CI runs as root)")
+    users = ["trial-teacher", "trial-student1", "trial-student2"]
+    ports = [free_port() for _ in range(3)]
+    password = secrets.token_urlsafe(12)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "CNNCOURSE_SHARED_PASSWORD": password,
+           "CNNCOURSE_HUB_API_PORT": str(ports[1]), "CNNCOURSE_PROXY_API_PORT": str(ports[2])}
+    url = f"http://127.0.0.1:{ports[0]}"
+    with prefix_lock():
+        for name in users:
+            assert run("id", name).returncode != 0, f"{name} exists: a trial is installed; trial.sh --remove"
+        shutil.rmtree(EXCHANGE, ignore_errors=True)
+        log = tmp_path / "trial.log"
+        command = ["bash", DEPLOY / "trial.sh", "--prefix", PREFIX, "--port", str(ports[0])]
+        with log.open("w") as log_file:
+            trial = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        leftovers: list[str] = []
+        try:
+            deadline = time.monotonic() + 1200  # the first run installs the environment
+            while not answers(f"{url}/hub/login"):
+                assert trial.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(1)
+            assert f"with the password: {password}" in log.read_text()
+            # The printed password opens a student's JupyterLab; a wrong one does not.
+            with pytest.raises(urllib.error.HTTPError):
+                log_in(url, users[1], password + "x")
+            session = log_in(url, users[1], password)
+            deadline = time.monotonic() + 180
+            while True:
+                with session.open(f"{url}/user/{users[1]}/lab", timeout=120) as page:
+                    if page.url.endswith(f"/user/{users[1]}/lab") and "JupyterLab" in page.read().decode():
+                        break
+                assert time.monotonic() < deadline, f"no Lab: {page.url}\n{log.read_text()[-3000:]}"
+                time.sleep(2)
+        finally:
+            trial.send_signal(signal.SIGTERM)
+            try:
+                trial.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                leftovers.append("the trial's hub ignored SIGTERM for 60 s")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(trial.pid, signal.SIGKILL)
+                leftovers.append("a process of the trial's session outlived the hub")
+            leftovers += [f"{name}: {line}" for name in users for line in user_processes(name)]
+            removed = run("bash", DEPLOY / "trial.sh", "--prefix", PREFIX, "--remove")
+            shutil.rmtree(EXCHANGE, ignore_errors=True)
+    assert not leftovers, leftovers
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert all(run("id", name).returncode != 0 and not Path("/home", name).exists() for name in users)
+    assert all(port_is_free(port) for port in ports), f"a port of {ports} is still taken"
 
 
 def assigned(path: Path, setting: str) -> str:

@@ -9,6 +9,8 @@
 # `useradd -m` makes homes world-readable) and a line of PREFIX/etc/roster, which the hub reads
 # to allow logins and to pick each user's Jupyter configuration.
 set -euo pipefail
+# useradd and userdel live in sbin, which a minimal root PATH may lack.
+PATH="/usr/local/sbin:/usr/sbin:/sbin:$PATH"
 
 PREFIX=/opt/cnncourse
 need_value() { [ "$2" -ge 2 ] || { echo "adduser.sh: $1 needs a value" >&2; exit 2; }; }

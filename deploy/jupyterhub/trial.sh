@@ -41,6 +41,9 @@ Ctrl-C stops the hub; then '$0 --prefix $PREFIX --remove' removes the trial user
 
 MESSAGE
 cd "$PREFIX/state"
+# Only these settings reach the hub; the internal ports may be moved off 8081 and 8001.
 exec env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME="$PREFIX/state" \
     CNNCOURSE_HUB_IP=127.0.0.1 CNNCOURSE_HUB_PORT="$PORT" CNNCOURSE_SHARED_PASSWORD="$PASSWORD" \
+    ${CNNCOURSE_HUB_API_PORT:+CNNCOURSE_HUB_API_PORT="$CNNCOURSE_HUB_API_PORT"} \
+    ${CNNCOURSE_PROXY_API_PORT:+CNNCOURSE_PROXY_API_PORT="$CNNCOURSE_PROXY_API_PORT"} \
     "$PREFIX/env/bin/jupyterhub" -f "$PREFIX/etc/jupyterhub_config.py"
