@@ -313,7 +313,8 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
     letters = CHOICE.findall("\n".join(cell.source for cell in source.cells))
     lost = sum(cell.metadata.nbgrader.points for cell in graded_cells(source)
                if any(name in cell.source for name, _ in letters))
-    assert letters and 0 < lost < total
+    assert letters and 0 < lost < total, \
+        f"{SOURCE_NB.name}: expected multiple-choice answers written as answer_x = \"B\" and tests of them"
     notebook = f"{ASSIGNMENT}/{SOURCE_NB.name}"
 
     with prefix_lock(), class_on_hub(tmp_path) as (hub, teacher, alice, bob):
