@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -31,9 +32,20 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode, default
 
 from autograder.files import copy_regular_files
-from autograder.sandbox import ENV_VAR, KERNEL_NAME, UID_BASE, Limits, Sandbox, write_kernel_spec
+from autograder.sandbox import (
+    ENV_VAR,
+    KERNEL_NAME,
+    KERNELS_PER_TASK,
+    UID_BASE,
+    Limits,
+    Sandbox,
+    write_kernel_spec,
+)
 
 __all__ = ["SandboxedExecute", "KernelKilled"]
+
+
+_KERNELS = itertools.count()  # kernels started by this process
 
 
 class KernelKilled(RuntimeError):
@@ -48,7 +60,7 @@ class SandboxedExecute(Execute):
     """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
 
     isolate = Bool(True, help="Run kernels in the bubblewrap sandbox (False: rlimits only).").tag(config=True)
-    uid = Integer(UID_BASE, help="The unprivileged uid of the kernel (root only).").tag(config=True)
+    uid = Integer(UID_BASE, help="First uid of this submission's kernels (root only).").tag(config=True)
     readonly = Unicode("", help="os.pathsep-separated host paths bound read-only.").tag(config=True)
     memory_limit = Integer(Limits.memory, help="RLIMIT_AS of the kernel in bytes.").tag(config=True)
     process_limit = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel.").tag(config=True)
@@ -98,7 +110,7 @@ class SandboxedExecute(Execute):
             workdir=workdir,
             ipc_dir=self._ipc_dir,
             readonly=tuple(p for p in self.readonly.split(os.pathsep) if p),
-            uid=self.uid,
+            uid=self.uid + next(_KERNELS) % KERNELS_PER_TASK,  # a fresh uid for every kernel
             isolate=self.isolate,
             limits=limits,
         )
@@ -244,6 +256,9 @@ class SandboxedExecute(Execute):
     async def _execute(self, index: int, deadline: float) -> None:
         self._failed_index = index
         cell = self.nb.cells[index]
+        if utils.is_grade(cell) and self.skip_cells_with_tag in cell.metadata.get("tags", []):
+            # A test cell always runs: a submission may not tag its way past the tests.
+            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != self.skip_cells_with_tag]
         timeout = self.timeout
         self.timeout = max(1, min(timeout, int(deadline - time.monotonic()) + 1))
         try:

@@ -12,6 +12,7 @@ grades only what is new or changed; ``force`` regrades everything.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -29,7 +30,14 @@ from traitlets.config import PyFileConfigLoader
 from autograder import gradebook
 from autograder.course import COURSE, read
 from autograder.files import copy_regular_files, regular_files
-from autograder.sandbox import UID_BASE, Limits, SandboxUnavailable, readonly_paths, unavailable_reason
+from autograder.sandbox import (
+    MAX_WORKERS,
+    Limits,
+    SandboxUnavailable,
+    readonly_paths,
+    run_uid,
+    unavailable_reason,
+)
 from autograder.worker import WorkerProcess
 
 __all__ = ["Outcome", "Options", "grade_assignment", "grade_course", "submissions", "fingerprint", "STATE"]
@@ -169,8 +177,8 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     """
     options = options or Options()
     course = course.resolve()
-    if options.workers < 1:
-        raise ValueError(f"grade_assignment: workers must be at least 1, got {options.workers}")
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise ValueError(f"grade_assignment: workers must be in 1..{MAX_WORKERS}, got {options.workers}")
     if options.sandbox and (reason := unavailable_reason()):
         raise SandboxUnavailable(reason)
     config = _course_config(course)
@@ -229,6 +237,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         # Every notebook has its own wall limit; a worker silent for longer than all of them is stuck.
         watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(notebooks)) + 300
         lock = threading.Lock()
+        numbers = itertools.count()  # next() is atomic under the GIL
         bar = tqdm(
             total=pending.qsize(),
             desc=f"grade {assignment}",
@@ -249,7 +258,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                     base,
                     student=student,
                     submitted=str(found[student]),
-                    uid=UID_BASE + slot,
+                    uid=run_uid(next(numbers)),
                     # Short: socket paths inside it must stay under the 107-byte limit of Unix sockets.
                     private=str(scratch / "w" / str(slot)),
                 )

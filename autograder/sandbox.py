@@ -43,6 +43,9 @@ __all__ = [
     "unavailable_reason",
     "bwrap_argv",
     "apply_limits",
+    "run_uid",
+    "KERNELS_PER_TASK",
+    "MAX_WORKERS",
     "readonly_paths",
     "write_kernel_spec",
     "KERNEL_NAME",
@@ -57,7 +60,21 @@ SEED = "/submission.ro"  # the host copy, read-only, copied into INSIDE as the k
 # Runs as the kernel's uid: fill the working tmpfs, then become the kernel.
 FILL = f'cp -R {SEED}/. {INSIDE}/ 2>/dev/null; cd {INSIDE} && exec "$@"'
 
-UID_BASE = 100_000  # sandbox uids are UID_BASE + slot: unused by real accounts, one per worker
+# Sandbox uids: every kernel gets one nobody else uses, far above real accounts and the usual
+# subordinate-uid ranges (rootless containers). RLIMIT_NPROC counts per uid, and a killed kernel's
+# processes linger for seconds: sharing a uid would let one submission's fork bomb starve the next
+# submission's kernel, or another grading run's.
+UID_BASE = 1_000_000_000
+KERNELS_PER_TASK = 16  # uids reserved per submission: its notebooks and their restarts
+MAX_WORKERS = 64
+
+
+def run_uid(task: int, pid: int | None = None) -> int:
+    """The first uid of submission number ``task`` in the grading run of process ``pid``."""
+    if task < 0:
+        raise ValueError(f"run_uid: task must be >= 0, got {task}")
+    run = (os.getpid() if pid is None else pid) % 100_000
+    return UID_BASE + run * 10_000 + (KERNELS_PER_TASK * task) % 10_000
 ETC_FILES = ("passwd", "group", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 KERNEL_ENV = {
     "PATH": "/usr/bin:/bin",
