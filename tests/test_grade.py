@@ -174,10 +174,14 @@ def _meta(grade_id: str, test: bool) -> dict:
                          "points": 1 if test else None, "schema_version": 3}}
 
 
-def _execute(tmp_path: Path, sources: list[tuple[str, str]], **traits) -> nbformat.NotebookNode:
+def _execute(tmp_path: Path, sources: list[tuple[str, str]], tags: dict | None = None,
+             **traits) -> nbformat.NotebookNode:
     """Run a toy notebook of (grade_id, source) cells (test cells start with ``test_``) sandboxed."""
     cells = [new_code_cell(source, metadata=_meta(grade_id, grade_id.startswith("test_")))
              for grade_id, source in sources]
+    for cell, (grade_id, _) in zip(cells, sources, strict=True):
+        if grade_id in (tags or {}):
+            cell.metadata["tags"] = tags[grade_id]
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
     work = tmp_path / "work"
@@ -231,3 +235,11 @@ def test_output_is_capped_and_the_notebook_wall_limit_stops_the_rest(tmp_path):
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert len(text) < 1200 and "output truncated" in text
     assert _errors(nb.cells[2]) == ["NotRun"]
+
+
+@pytest.mark.slow
+def test_a_test_cell_tagged_skip_execution_still_runs(tmp_path):
+    """nbclient skips cells tagged skip-execution; a submission must not skip its tests that way."""
+    nb = _execute(tmp_path, [("a_answer", "x = 1"), ("test_a", "assert x == 2, 'x should be 2'")],
+                  tags={"test_a": ["skip-execution", "raises-exception"]})
+    assert _errors(nb.cells[1]) == ["AssertionError"]
