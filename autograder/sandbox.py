@@ -33,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -255,9 +256,9 @@ def unavailable_reason() -> str | None:
             "bubblewrap is not installed: install it (Debian/Ubuntu: apt-get install bubblewrap; "
             "Fedora: dnf install bubblewrap), or pass --no-sandbox to grade without isolation"
         )
-    probe = Path("/")
-    box = Sandbox(workdir=str(probe), ipc_dir="/tmp", readonly=())
-    trial = subprocess.run(bwrap_argv(box, ["true"]), capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as empty:  # an empty working copy: the trial copies nothing
+        box = Sandbox(workdir=empty, ipc_dir=empty, readonly=())
+        trial = subprocess.run(bwrap_argv(box, ["true"]), capture_output=True, text=True)
     if trial.returncode != 0:
         return (
             f"bubblewrap cannot create the namespaces it needs ({trial.stderr.strip() or trial.returncode}): "
