@@ -198,9 +198,14 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     os.chmod(scratch, 0o755)
     outcomes: dict[str, Outcome] = {}
     workers: list[WorkerProcess] = []
+    started: list[WorkerProcess] = []
     try:
+        # Workers start now: their imports overlap with the preparation below.
+        started += [WorkerProcess(slot, scratch / f"worker-{slot}.log")
+                    for slot in range(min(options.workers, max(1, len(chosen))))]
+        workers.extend(started)
         template = scratch / "template.db"
-        gradebook.make_template(db_url, course_id, assignment, template)
+        gradebook.make_template(db_url, course_id, assignment, template, cache=course / STATE / ".templates")
         top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
         notebooks = _kernels(course, assignment, template, course_id)
         pending = queue.Queue()
@@ -247,8 +252,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         )
 
         def serve(slot: int) -> None:
-            worker = WorkerProcess(slot, scratch / f"worker-{slot}.log")
-            workers.append(worker)
+            worker = workers[slot]
             while True:
                 try:
                     student, mark = pending.get_nowait()
@@ -265,8 +269,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                 result = worker.run(task, timeout=watchdog)
                 if result is None:  # the worker died or hung: record it and start a fresh one
                     worker.stop()
-                    worker = WorkerProcess(slot, scratch / f"worker-{slot}.log")
-                    workers.append(worker)
+                    worker = workers[slot] = WorkerProcess(slot, scratch / f"worker-{slot}.log")
                 with lock:
                     outcomes[student] = _finish(
                         course, assignment, student, result, mark, db_url, course_id, top
@@ -275,10 +278,10 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                     bar.update(1)
                     bar.set_postfix_str(student)
 
-        threads = [
-            threading.Thread(target=serve, args=(slot,), daemon=True)
-            for slot in range(min(options.workers, max(1, pending.qsize())))
-        ]
+        workers = workers[: max(1, min(len(workers), pending.qsize()))]
+        for spare in started[len(workers):]:
+            spare.stop()
+        threads = [threading.Thread(target=serve, args=(slot,), daemon=True) for slot in range(len(workers))]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -288,7 +291,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-        for worker in workers:
+        for worker in {id(w): w for w in [*started, *workers]}.values():
             worker.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     return [outcomes[s] for s in chosen if s in outcomes]

@@ -10,6 +10,8 @@ timestamp; manual scores stay).
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import warnings
 from pathlib import Path
 
@@ -21,8 +23,24 @@ from autograder.workspace import tools_on_path
 __all__ = ["make_template", "read_scores", "record", "has_submission", "max_score"]
 
 
-def make_template(db_url: str, course_id: str, assignment: str, target: Path) -> None:
+def _signature(source) -> str:
+    """A digest of everything :func:`make_template` copies from an assignment."""
+    parts = [repr(source.duedate)]
+    for nb in source.notebooks:
+        parts.append(f"{nb.name}|{nb.kernelspec}")
+        parts += [f"g|{c.name}|{c.max_score}|{c.cell_type}" for c in nb.grade_cells]
+        parts += [f"t|{c.name}|{c.max_score}|{c.cell_type}" for c in nb.task_cells]
+        parts += [f"s|{c.name}" for c in nb.solution_cells]
+        parts += [f"c|{c.name}|{c.cell_type}|{c.locked}|{c.checksum}|{c.source}" for c in nb.source_cells]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def make_template(db_url: str, course_id: str, assignment: str, target: Path,
+                  cache: Path | None = None) -> None:
     """Write a SQLite gradebook at ``target`` holding only ``assignment`` from ``db_url``.
+
+    A new nbgrader gradebook costs about 3 s (it runs ``alembic``): with ``cache`` (a folder), the
+    template is kept there and reused while the assignment stays the same.
 
     Raises:
         SystemExit: when the course gradebook does not know the assignment.
@@ -36,30 +54,44 @@ def make_template(db_url: str, course_id: str, assignment: str, target: Path) ->
                 f"grade: the gradebook {db_url} has no assignment {assignment!r}; "
                 f"run `nbgrader generate_assignment {assignment}` in the course folder first"
             ) from None
-        with Gradebook(f"sqlite:///{target}", course_id) as copy:
-            copy.add_assignment(assignment, duedate=source.duedate)
-            for nb in source.notebooks:
-                copy.add_notebook(nb.name, assignment, kernelspec=nb.kernelspec)
-                for cell in nb.grade_cells:
-                    copy.add_grade_cell(
-                        cell.name, nb.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
-                    )
-                for cell in nb.task_cells:
-                    copy.add_task_cell(
-                        cell.name, nb.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
-                    )
-                for cell in nb.solution_cells:
-                    copy.add_solution_cell(cell.name, nb.name, assignment)
-                for cell in nb.source_cells:
-                    copy.add_source_cell(
-                        cell.name,
-                        nb.name,
-                        assignment,
-                        cell_type=cell.cell_type,
-                        locked=cell.locked,
-                        source=cell.source,
-                        checksum=cell.checksum,
-                    )
+        kept = cache / f"{assignment}-{_signature(source)[:16]}.db" if cache else None
+        if kept is not None and kept.exists():
+            shutil.copyfile(kept, target)
+            return
+        _copy_assignment(source, assignment, course_id, target)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        for old in kept.parent.glob(f"{assignment}-*.db"):
+            old.unlink()
+        shutil.copyfile(target, kept)
+
+
+def _copy_assignment(source, assignment: str, course_id: str, target: Path) -> None:
+    """Create the gradebook at ``target`` and copy ``source`` (an Assignment row) into it."""
+    with Gradebook(f"sqlite:///{target}", course_id) as copy:
+        copy.add_assignment(assignment, duedate=source.duedate)
+        for nb in source.notebooks:
+            copy.add_notebook(nb.name, assignment, kernelspec=nb.kernelspec)
+            for cell in nb.grade_cells:
+                copy.add_grade_cell(
+                    cell.name, nb.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in nb.task_cells:
+                copy.add_task_cell(
+                    cell.name, nb.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in nb.solution_cells:
+                copy.add_solution_cell(cell.name, nb.name, assignment)
+            for cell in nb.source_cells:
+                copy.add_source_cell(
+                    cell.name,
+                    nb.name,
+                    assignment,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    source=cell.source,
+                    checksum=cell.checksum,
+                )
 
 
 def read_scores(db_url: str, assignment: str, student: str) -> dict:

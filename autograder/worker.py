@@ -235,6 +235,9 @@ def main() -> None:
     os.dup2(2, 1)  # anything printed by nbgrader or its tools goes to the log, not the protocol
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
+    import nbgrader.converters  # noqa: F401  (about 2 s: paid while the parent prepares, not per task)
+
+    import autograder.execute  # noqa: F401
     for line in sys.stdin:
         if line.strip():
             answers.write(json.dumps(grade_task(json.loads(line))) + "\n")
