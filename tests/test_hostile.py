@@ -1,0 +1,198 @@
+"""Hostile students against ``python -m autograder grade`` (issue 9).
+
+Every honest submission is first graded alone (one batch per assignment, no attacker in it);
+then the whole corpus of :mod:`autograder.hostile.corpus` is graded in one batch per
+assignment with 2 workers and short cell timeouts, the honest students included. Each hostile
+submission must get at most its fair grade (its honest twin's score from the first batch),
+runaway and dying kernels keep at least the points of the parts before the runaway cell, and
+nothing an attacker does may move an honest classmate's grade, reach the grading machine's
+network, change the instructor's files or leak hidden tests into feedback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.course import read
+from autograder.hostile.corpus import Case, cases
+from autograder.hostile.run import Batch, fair, grade_engine, listener, outcomes, prepare
+from autograder.regions import HIDDEN, region_lines, secret_lines, visible_text
+from autograder.workspace import NbgraderFailed, Workspace, workspace
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
+TIMEOUT = 8  # seconds per cell: the setup cell imports torch on a busy 2-core machine
+WORKERS = 2
+CASES = {a: cases(a) for a in ASSIGNMENTS}
+# Known holes of the engine: "<assignment>-<case>" -> why it still scores above its fair grade.
+# Test cells still run in the student's kernel (issue 9's clean test process is not built yet), so
+# an answer cell can change how they run. Measured with grade on 2 workers (got / fair).
+_IN_KERNEL = "issue 9, open: test cells run in the student's kernel, where an answer cell "
+HOLES: dict[str, str] = {
+    "ps1-h-input-transformer": _IN_KERNEL + "adds an input transformer that empties them (13 / 0)",
+    "ps1-h-ast-transformer": _IN_KERNEL + "adds an AST transformer that empties them (13 / 0)",
+    "ps1-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (13 / 0)",
+    "ps2-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (13 / 0)",
+    "ps3-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (15 / 0)",
+    "ps4-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (20 / 0)",
+    "ps1-h-pre-run-cell": _IN_KERNEL + "registers a pre_run_cell callback that no-ops the checks (13 / 11)",
+    "ps1-h-post-run-cell": _IN_KERNEL + "registers a post_run_cell callback that no-ops the checks (13 / 11)",
+    "ps1-h-grading-no-ops": _IN_KERNEL + "monkeypatches cnncourse.grading's checks (13 / 11)",
+    "ps1-h-fake-grading-module": _IN_KERNEL + "puts a fake cnncourse.grading in sys.modules (12 / 11)",
+    "ps3-h-fake-grading-module": _IN_KERNEL + "puts a fake cnncourse.grading in sys.modules (6 / 0)",
+    "ps1-h-settrace": _IN_KERNEL + "sets sys.settrace to rewrite check_close's arguments (12 / 7)",
+    "ps1-h-torch-equal": _IN_KERNEL + "monkeypatches torch's comparisons (12 / 7)",
+    "ps1-h-fake-corr2d": _IN_KERNEL + "replaces the corr2d oracle (11 / 7)",
+}
+ALL_CASES = [pytest.param(a, c, id=f"{a}-{c.name}",
+                          marks=[pytest.mark.xfail(strict=True, reason=HOLES[f"{a}-{c.name}"])]
+                          if f"{a}-{c.name}" in HOLES else [])
+             for a in ASSIGNMENTS for c in CASES[a]]
+MAX_OUTPUT_BYTES = 5_000_000  # a 60 MB print must not make a notebook or a feedback page this big
+
+
+@dataclass
+class Graded:
+    """Both batches of every assignment, and what the hostile batch left behind."""
+
+    ws: Workspace
+    alone: dict[str, Batch]
+    hostile: dict[str, Batch]
+    received: list[bytes]  # what reached the grading machine's TCP listener
+    instructor_before: dict[str, str]
+    feedback_errors: dict[str, str]
+
+
+def _instructor_files(ws: Workspace) -> dict[str, str]:
+    """Digest of nbgrader_config.py and of every file under source/."""
+    paths = [ws.course / "nbgrader_config.py", *sorted((ws.course / "source").rglob("*"))]
+    return {str(p.relative_to(ws.course)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in paths if p.is_file()}
+
+
+def _short_limits(ws: Workspace) -> Workspace:
+    """A short grace after an interrupt and a notebook wall limit that 10,000 cells cannot dodge."""
+    with (ws.course / "nbgrader_config.py").open("a") as config:
+        config.write("c.SandboxedExecute.kill_grace = 2\nc.SandboxedExecute.notebook_timeout = 240\n")
+    return ws
+
+
+def _grade(ws: Workspace, assignment: str, hostile: list[Case], port: int) -> Batch:
+    honest = prepare(ws, assignment, hostile, port)
+    code, log = grade_engine(ws, assignment, WORKERS)
+    return outcomes(ws, assignment, [*honest, *(c.name for c in hostile)], code, log)
+
+
+@pytest.fixture(scope="module")
+def graded() -> Iterator[Graded]:
+    with listener() as (port, received):
+        with workspace(list(ASSIGNMENTS), timeout=TIMEOUT) as ws:
+            _short_limits(ws)
+            alone = {a: _grade(ws, a, [], port) for a in ASSIGNMENTS}
+        with workspace(list(ASSIGNMENTS), timeout=TIMEOUT) as ws:
+            before = _instructor_files(_short_limits(ws))
+            hostile = {a: _grade(ws, a, CASES[a], port) for a in ASSIGNMENTS}
+            feedback_errors = {}
+            for a in ASSIGNMENTS:
+                try:
+                    ws.nbgrader("generate_feedback", a, "--force")
+                except NbgraderFailed as error:
+                    feedback_errors[a] = str(error)
+                hostile[a] = outcomes(ws, a, list(hostile[a].results), hostile[a].returncode, hostile[a].log)
+            yield Graded(ws, alone, hostile, received, before, feedback_errors)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_submission_has_a_row_or_an_explicit_failure(graded, assignment):
+    batch = graded.hostile[assignment]
+    unaccounted = [name for name, result in batch.results.items()
+                   if result.score is None and not result.status.startswith("FAILED ")]
+    assert not unaccounted, (f"{assignment}: no gradebook row and no failure status for {unaccounted}; "
+                             f"grader log tail:\n{batch.log[-3000:]}")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_grader_exits_non_zero_when_a_submission_could_not_be_graded(graded, assignment):
+    batch = graded.hostile[assignment]
+    ungraded = [name for name, result in batch.results.items()
+                if result.score is None or result.status.startswith("FAILED")]
+    assert batch.returncode != 0 or not ungraded, (
+        f"{assignment}: exit status 0 with ungraded {ungraded}; log tail:\n{batch.log[-2000:]}")
+
+
+@pytest.mark.parametrize(("assignment", "case"), ALL_CASES)
+def test_hostile_submission_gets_no_more_than_its_fair_grade(graded, assignment, case):
+    batch = graded.hostile[assignment]
+    low, high = fair(graded.ws, assignment, case, graded.alone[assignment])
+    got = batch.results[case.name].score
+    context = (f"{case.name} ({case.attack}): got {got}, fair {low:g}..{high:g}; "
+               f"grader says: {batch.results[case.name].status}")
+    if got is None:
+        assert low == 0 and not case.exact, context  # an explicit failure scores nothing
+        return
+    assert got <= high, context
+    assert got >= low, context
+    if case.exact:
+        assert got == high, context
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_honest_grades_do_not_move_when_attackers_share_the_batch(graded, assignment):
+    alone, batch = graded.alone[assignment], graded.hostile[assignment]
+    moved = {name: (result.score, batch.results[name].score) for name, result in alone.results.items()
+             if (result.score, result.cells) != (batch.results[name].score, batch.results[name].cells)}
+    assert not moved, f"{assignment}: student: (alone, with attackers) {moved}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_submissions_get_full_marks(graded, assignment):
+    for batch in (graded.alone[assignment], graded.hostile[assignment]):
+        assert batch.results["a-solution"].score == batch.max_score
+        assert batch.results["s-solution"].score == batch.max_score
+        assert batch.results["s-blank"].score == 0
+
+
+def test_sixty_mb_output_is_capped_in_autograded_notebook_and_feedback(graded):
+    result = graded.hostile["ps1"].results["h-sixty-mb"]
+    assert result.autograded and result.feedback, "h-sixty-mb has no autograded notebook or no feedback"
+    sizes = {p.name: p.stat().st_size for p in [*result.autograded, *result.feedback]}
+    assert max(sizes.values()) < MAX_OUTPUT_BYTES, f"sizes in bytes: {sizes}"
+
+
+def test_feedback_is_generated_for_the_hostile_batch(graded):
+    assert not graded.feedback_errors, graded.feedback_errors
+
+
+def test_no_kernel_reaches_the_grading_machines_network(graded):
+    assert graded.received == [], f"the listener on 127.0.0.1 received {graded.received}"
+
+
+def test_instructor_files_are_unchanged(graded):
+    after = _instructor_files(graded.ws)
+    changed = sorted(k for k in after.keys() | graded.instructor_before.keys()
+                     if after.get(k) != graded.instructor_before.get(k))
+    assert not changed, f"changed or new instructor files: {changed}"
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    leaked = {}
+    for assignment in ASSIGNMENTS:
+        for path in sorted((graded.ws.course / "source" / assignment).glob("*.ipynb")):
+            nb = read(path)
+            hidden = secret_lines(region_lines(nb, HIDDEN), visible_text(nb, (HIDDEN,), ordinary_code=True))
+            for page in sorted(graded.ws.course.glob(f"feedback/*/{assignment}/{path.stem}.html")):
+                text = html.unescape(page.read_text(errors="replace"))
+                # A line the student wrote themselves (say "continue") is theirs to see.
+                own = graded.ws.path("submitted", page.parent.parent.name, assignment, path.name)
+                written = own.read_text(errors="replace") if own.is_file() else ""
+                shown = [line for line in hidden if line in text and line not in written]
+                if shown:
+                    leaked[str(Path(page).relative_to(graded.ws.course))] = shown[:3]
+    assert not leaked, f"hidden test lines in feedback: {leaked}"
