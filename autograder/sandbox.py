@@ -28,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -286,6 +285,8 @@ def write_kernel_spec(folder: Path) -> Path:
 
 def apply_limits(limits: Limits) -> None:
     """Set the rlimits of this process (inherited by what it executes)."""
+    import resource  # POSIX only; imported here so self-grading without a sandbox works anywhere
+
     for which, value in [
         (resource.RLIMIT_AS, limits.memory),
         (resource.RLIMIT_NPROC, limits.processes),
