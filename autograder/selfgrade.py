@@ -88,6 +88,9 @@ def _error_message(cell: dict) -> str:
             name, value = output.get("ename", "Error"), output.get("evalue", "")
             if name == "NotImplementedError" and not value:
                 return "not answered yet: an answer cell still raises NotImplementedError"
+            if name == "NameError":  # the answer cell that defines it raised before binding it
+                return (f"{name}: {value} (the answer cell that defines it has not run without an "
+                        "error yet: answer it, then run it)")
             return f"{name}: {value}"
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "the cell wrote to stderr, which scores zero (a warning or a print to sys.stderr?)"

@@ -161,3 +161,12 @@ def test_the_makefile_makes_the_student_view_before_lab_and_has_a_selfgrade_targ
     assert "-m autograder.selfgrade release" in makefile and "-m autograder.selfgrade grade" in makefile
     assert "assignments/" in (ROOT / ".gitignore").read_text().splitlines()
     assert (COURSE / "nbgrader_config.py").exists()
+
+
+def test_a_name_the_tests_miss_points_the_student_at_its_answer_cell():
+    """A blank answer cell raises before binding its name; the test then fails with NameError."""
+    cell = {"outputs": [{"output_type": "error", "ename": "NameError",
+                         "evalue": "name 'X_diag' is not defined", "traceback": ["hidden line"]}]}
+    message = selfgrade._error_message(cell)
+    assert message.startswith("NameError: name 'X_diag' is not defined")
+    assert "answer it, then run it" in message and "hidden line" not in message
