@@ -18,7 +18,7 @@ Typical test cell::
 """
 
 from cnncourse.grading.calls import forbid_calls, no_modules_built, ready_made_refused, torch_calls
-from cnncourse.grading.checks import check_close, check_raises, check_shape, check_tensor_like, quiet
+from cnncourse.grading.checks import check_close, check_shape, check_tensor_like, quiet
 from cnncourse.grading.choices import answer_digest, check_choice, check_letter, normalise_answer
 from cnncourse.grading.diagonal import check_diagonal_edges, diagonal_edge_problem
 from cnncourse.grading.differences import check_difference_kernel, difference_kernel_problem
@@ -36,7 +36,6 @@ __all__ = [
     "check_tensor_like",
     "check_shape",
     "check_close",
-    "check_raises",
     "diagonal_edge_problem",
     "check_diagonal_edges",
     "difference_kernel_problem",

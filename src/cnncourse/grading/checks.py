@@ -7,12 +7,11 @@ look, never what the expected answer is.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 
-__all__ = ["quiet", "check_tensor_like", "check_shape", "check_close", "check_raises"]
+__all__ = ["quiet", "check_tensor_like", "check_shape", "check_close"]
 
 
 def quiet() -> None:
@@ -70,20 +69,3 @@ def check_close(name: str, actual: object, expected: torch.Tensor, hint: str = "
             f"{name} has the right shape {tuple(got.shape)}, but {int(bad.sum())} of {got.numel()} "
             f"entries are wrong (the first at index {first}). {hint}".rstrip()
         )
-
-
-def check_raises(error: type[Exception], call: str, fn: Callable[..., Any], *args: Any, why: str) -> None:
-    """Fail unless ``fn(*args)`` raises ``error``: an impossible setting must be refused.
-
-    Args:
-        error: the exception class the student's function should raise.
-        call: how the message shows the call, e.g. ``"same_padding(2, 1)"``.
-        fn: the student's function.
-        args: its arguments.
-        why: why the setting is impossible, in words (never the expected answer).
-    """
-    try:
-        result = fn(*args)
-    except error:
-        return
-    raise AssertionError(f"{call} returned {result!r}; {why}, so it should raise {error.__name__}")
