@@ -9,11 +9,13 @@
   ``kill_grace`` seconds it is killed. A kernel that dies (``os._exit``, a segfault, the memory
   limit) or is killed costs only that cell: a fresh kernel replays the earlier setup, answer and
   ordinary cells (never the one that killed it, never a test cell) and grading goes on;
-* a wall limit per notebook; output beyond ``output_limit`` characters per cell is dropped.
+* a wall limit per notebook; output beyond ``output_limit`` characters per cell is dropped;
+* test cells run in a second, clean kernel that never runs student code (:mod:`autograder.split`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import tempfile
@@ -32,6 +34,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode, default
 
 from autograder.files import copy_regular_files
+from autograder.names import is_setup_cell, is_test_cell
 from autograder.sandbox import (
     ENV_VAR,
     KERNEL_NAME,
@@ -41,6 +44,7 @@ from autograder.sandbox import (
     Sandbox,
     write_kernel_spec,
 )
+from autograder.split import CleanTests, StudentKernelLost
 
 __all__ = ["SandboxedExecute", "KernelKilled"]
 
@@ -56,9 +60,10 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-class SandboxedExecute(Execute):
+class SandboxedExecute(CleanTests, Execute):
     """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
 
+    split = Bool(True, help="Run test cells in a clean kernel that never runs student code.").tag(config=True)
     isolate = Bool(True, help="Run kernels in the bubblewrap sandbox (False: rlimits only).").tag(config=True)
     uid = Integer(UID_BASE, help="First uid of this submission's kernels (root only).").tag(config=True)
     readonly = Unicode("", help="os.pathsep-separated host paths bound read-only.").tag(config=True)
@@ -197,7 +202,8 @@ class SandboxedExecute(Execute):
         self._check_assign_resources(resources)
         self._output_used: dict[int, int] = {}
         self._output_dropped: dict[int, int] = {}
-        run_sync(self._run_all)()
+        self._reset_clean_tests()
+        run_sync(self._run_all_and_stop)()
         return self.nb, self.resources
 
     def _replayable(self, index: int, fatal: set[int]) -> bool:
@@ -208,6 +214,14 @@ class SandboxedExecute(Execute):
             and cell.source.strip() != ""
             and not (utils.is_grade(cell) and not utils.is_solution(cell))
         )
+
+    async def _run_all_and_stop(self) -> None:
+        try:
+            if self.split:
+                self._tests_ready = asyncio.ensure_future(self._start_test_kernel())  # beside the student's
+            await self._run_all()
+        finally:
+            await self._stop_test_kernel()
 
     async def _run_all(self) -> None:
         deadline = time.monotonic() + self.notebook_timeout
@@ -227,6 +241,9 @@ class SandboxedExecute(Execute):
                             break
                         await self._execute(index, deadline)
                         index += 1
+                except StudentKernelLost:  # the test cell has its error; later cells get a fresh kernel
+                    restarts += 1
+                    await self._kill()
                 except (DeadKernelError, KernelKilled) as problem:
                     failed = self._failed_index if isinstance(self._failed_index, int) else index
                     fatal.add(failed)
@@ -259,12 +276,18 @@ class SandboxedExecute(Execute):
         if utils.is_grade(cell) and self.skip_cells_with_tag in cell.metadata.get("tags", []):
             # A test cell always runs: a submission may not tag its way past the tests.
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != self.skip_cells_with_tag]
+        if self.split and is_test_cell(cell):
+            await self._execute_test(index, deadline)
+            return
         timeout = self.timeout
         self.timeout = max(1, min(timeout, int(deadline - time.monotonic()) + 1))
         try:
             await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
         finally:
             self.timeout = timeout
+        if self.split and is_setup_cell(cell):
+            self._failed_index = None  # the student kernel is done with it
+            await self._setup_in_tests(cell, index)
 
     async def _replay(self, indices: list[int], deadline: float) -> None:
         """Re-run earlier cells in a fresh kernel; their recorded outputs stay as they were."""

@@ -12,17 +12,52 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["torch_calls", "forbid_calls", "ready_made_refused", "no_modules_built"]
+__all__ = ["MATRIX_PRODUCTS", "CONVOLUTIONS", "ProductRecorder", "torch_calls", "forbid_calls",
+           "ready_made_refused", "no_modules_built"]
+
+# Torch functions that multiply matrices (or vectors), by the name TorchFunctionMode sees.
+MATRIX_PRODUCTS = frozenset({
+    "matmul", "__matmul__", "__rmatmul__", "mm", "mv", "bmm", "dot", "vdot", "inner", "einsum",
+    "tensordot", "linear", "addmm", "addmv", "addbmm", "baddbmm", "multi_dot", "chain_matmul",
+})
+CONVOLUTIONS = frozenset({
+    "conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d",
+})
+_WITH_BIAS = frozenset({"addmm", "addmv", "addbmm", "baddbmm"})  # (bias, A, B): the factors are A, B
 
 
-class _Recorder(TorchFunctionMode):
+def _tensors(values: Any) -> list[torch.Tensor]:
+    found = []
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            found.append(value.detach().clone())
+        elif isinstance(value, (list, tuple)):
+            found += _tensors(value)
+    return found
+
+
+class ProductRecorder(TorchFunctionMode):
+    """Records every outermost torch call by name, the factors and result of every matrix product,
+    and every convolution (Sections 7.2 and 7.4)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.names: list[str] = []
+        self.products: list[tuple[str, list[torch.Tensor], torch.Tensor]] = []
+        self.convolutions: list[str] = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        self.names.append(getattr(func, "__name__", repr(func)))
-        return func(*args, **(kwargs or {}))
+        result = func(*args, **(kwargs or {}))
+        name = getattr(func, "__name__", repr(func))
+        self.names.append(name)
+        if name in CONVOLUTIONS:
+            self.convolutions.append(name)
+        elif name in MATRIX_PRODUCTS and isinstance(result, torch.Tensor):
+            factors = _tensors(args)
+            factors = factors[1:3] if name in _WITH_BIAS else factors[:2]
+            self.products.append((name, factors, result.detach().clone()))
+        return result
 
 
 def torch_calls(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
@@ -30,7 +65,7 @@ def torch_calls(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any,
 
     Only the outermost calls are recorded (``X @ W`` is ``"matmul"``, not what it calls inside).
     """
-    recorder = _Recorder()
+    recorder = ProductRecorder()
     with recorder:
         result = fn(*args, **kwargs)
     return result, recorder.names

@@ -7,68 +7,28 @@ factors must be a matrix made from the kernel alone and a matrix made from the i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
 
-__all__ = ["MATRIX_PRODUCTS", "CONVOLUTIONS", "check_matrix_product"]
+from cnncourse.grading.calls import CONVOLUTIONS, MATRIX_PRODUCTS
+from cnncourse.grading.observe import Observation, observe
 
-# Torch functions that multiply matrices (or vectors), by the name TorchFunctionMode sees.
-MATRIX_PRODUCTS = frozenset({
-    "matmul", "__matmul__", "__rmatmul__", "mm", "mv", "bmm", "dot", "vdot", "inner", "einsum",
-    "tensordot", "linear", "addmm", "addmv", "addbmm", "baddbmm", "multi_dot", "chain_matmul",
-})
-CONVOLUTIONS = frozenset({
-    "conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d",
-})
-_WITH_BIAS = frozenset({"addmm", "addmv", "addbmm", "baddbmm"})  # (bias, A, B): the factors are A, B
+__all__ = ["check_matrix_product"]
 
 
-def _tensors(values: Any) -> list[torch.Tensor]:
-    found = []
-    for value in values:
-        if isinstance(value, torch.Tensor):
-            found.append(value.detach().clone())
-        elif isinstance(value, (list, tuple)):
-            found += _tensors(value)
-    return found
-
-
-class _Products(TorchFunctionMode):
-    """Records the factors and the result of every outermost matrix product, and convolutions."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.products: list[tuple[str, list[torch.Tensor], torch.Tensor]] = []
-        self.convolutions: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        result = func(*args, **(kwargs or {}))
-        name = getattr(func, "__name__", "")
-        if name in CONVOLUTIONS:
-            self.convolutions.append(name)
-        elif name in MATRIX_PRODUCTS and isinstance(result, torch.Tensor):
-            factors = _tensors(args)
-            factors = factors[1:3] if name in _WITH_BIAS else factors[:2]
-            self.products.append((name, factors, result.detach().clone()))
-        return result
-
-
-def _record(fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor) -> tuple[Any, _Products]:
-    recorder = _Products()
-    with recorder:
-        result = fn(X, K)
-    return result, recorder
+def _record(fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor, refuse: Sequence[str],
+            hint: str) -> Observation:
+    return observe(fn, X, K, refuse=refuse, hint=hint, record=True)
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and torch.equal(a, b)
 
 
-def check_matrix_product(name: str, fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor) -> Any:
+def check_matrix_product(name: str, fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor,
+                         refuse: Sequence[str] = (), hint: str = "") -> Any:
     """Check that ``fn(X, K)`` computes its whole output with one product of a K-matrix and an X-matrix.
 
     ``fn`` is called three times: on ``(X, K)``, on a different input with the same kernel and on
@@ -83,7 +43,8 @@ def check_matrix_product(name: str, fn: Callable[..., Any], X: torch.Tensor, K: 
         AssertionError: naming what is wrong with the product, never the expected matrix.
     """
     generator = torch.Generator().manual_seed(7207)
-    result, first = _record(fn, X, K)
+    first = _record(fn, X, K, refuse, hint)
+    result = first.result
     if first.convolutions:
         raise AssertionError(f"{name} calls {', '.join(sorted(set(first.convolutions)))}; "
                              "build the matrix product yourself")
@@ -101,8 +62,8 @@ def check_matrix_product(name: str, fn: Callable[..., Any], X: torch.Tensor, K: 
                              "must be an entry of the product's result, not computed some other way")
     other_X = X + 0.5 + torch.rand(X.shape, generator=generator, dtype=X.dtype)  # every entry differs
     other_K = K + 0.5 + torch.rand(K.shape, generator=generator, dtype=K.dtype)
-    _, new_X = _record(fn, other_X, K)
-    _, new_K = _record(fn, X, other_K)
+    new_X = _record(fn, other_X, K, refuse, hint)
+    new_K = _record(fn, X, other_K, refuse, hint)
     if len(new_X.products) != 1 or len(new_K.products) != 1:
         raise AssertionError(f"{name} makes a different number of matrix products for other values of X or "
                              "K; one product must do the work whatever the numbers are")

@@ -1,0 +1,284 @@
+"""Test cells in a clean kernel: the half of :class:`autograder.execute.SandboxedExecute` that does it.
+
+A submission's answer cells run in the *student kernel*; its test cells run in a second sandboxed
+*test kernel* that only ever runs the instructor's setup cells (restored by nbgrader) and test
+cells, never student code. A test cell's free names come from the student kernel as safe data
+or stand-ins (:mod:`cnncourse.grading.remote`); every use of a stand-in is a request the test
+kernel sends over its stdin channel. This mixin forwards each request to the student kernel
+(``cnncourse.grading.agent.serve``) under the test cell's time limit, kills that kernel when it
+ignores an interrupt, and hands the answer back. Whatever an answer cell does to its kernel
+(input or AST transformers, event callbacks, ``sys.settrace``, patched grading helpers, torch
+or the library's oracles) stays in the student kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.util import ensure_async
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+
+from autograder.names import free_names
+from autograder.sandbox import ENV_VAR, KERNEL_NAME, Limits, Sandbox, write_kernel_spec
+
+__all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE"]
+
+TEST_UID_BASE = 1_500_000_000  # test kernels' uids: never a student kernel's (see sandbox.UID_BASE)
+_PROMPT = "cnncourse-request:"  # cnncourse.grading.remote.PROMPT (the grader does not import torch)
+_FAILURE = "!"
+_BEGIN, _END = "\x02cnncourse-answer:", "\x03"  # cnncourse.grading.agent.BEGIN / END
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_MAX_TEXT = 48 << 20  # characters of one answer (32 MiB of data in base64, plus printed text)
+
+
+class StudentKernelLost(RuntimeError):
+    """The student kernel died or was killed while answering a test cell's request."""
+
+
+def _scratch(source: str) -> NotebookNode:
+    return NotebookNode(cell_type="code", source=source, metadata={}, outputs=[], execution_count=None)
+
+
+def _errors(cell: NotebookNode) -> list[NotebookNode]:
+    return [out for out in cell.outputs if out.get("output_type") == "error"]
+
+
+class CleanTests:
+    """Mixin for SandboxedExecute: a test kernel beside the student kernel (``self.km``/``self.kc``)."""
+
+    # ------------------------------------------------------------------ test kernel
+    def _reset_clean_tests(self) -> None:
+        self._tkm: AsyncKernelManager | None = None
+        self._tkc = None
+        self._tests_ready: asyncio.Task | None = None
+        self._setup_sources: list[str] = []
+        self._setup_done = 0  # setup cells the current test kernel has run
+        self._tests_lost = False
+        self._student_lost = False
+        self._test_deadline = 0.0
+        self._test_cell: NotebookNode | None = None
+        self._test_index = -1
+
+    async def _start_test_kernel(self) -> None:
+        base = Path(self.scratch or tempfile.gettempdir())
+        specs = write_kernel_spec(base / "kernels")
+        ipc = tempfile.mkdtemp(prefix="tests-", dir=base)
+        workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)  # empty: no student file
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=self.config,
+                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
+        km.transport, km.ip = "ipc", os.path.join(ipc, "socket")
+        km.connection_file = os.path.join(ipc, "connection.json")
+        box = Sandbox(workdir=workdir, ipc_dir=ipc, readonly=tuple(p for p in self.readonly.split(os.pathsep) if p),
+                      uid=TEST_UID_BASE + os.getpid() % 400_000_000, isolate=self.isolate,
+                      limits=Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), ENV_VAR: box.to_env(),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        await ensure_async(km.start_kernel(env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]))
+        kc = km.client()
+        kc.start_channels()
+        await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        kc.allow_stdin = True
+        if self.isolate and os.geteuid() == 0:
+            os.chown(ipc, 0, 0)
+            os.chmod(ipc, 0o755)
+        self._tkm, self._tkc = km, kc
+        self._setup_done = 0
+        await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
+
+    async def _catch_up(self, index: int) -> None:
+        while self._tkm is not None and not self._tests_lost and self._setup_done < len(self._setup_sources):
+            self._setup_done += 1
+            await self._run_in_tests(_scratch(self._setup_sources[self._setup_done - 1]), index, snapshot=True)
+
+    async def _stop_test_kernel(self) -> None:
+        if self._tests_ready is not None and not self._tests_ready.done():
+            self._tests_ready.cancel()
+            with contextlib.suppress(BaseException):
+                await self._tests_ready
+        self._tests_lost = False
+        if self._tkc is not None:
+            self._tkc.stop_channels()
+        if self._tkm is not None:
+            with contextlib.suppress(Exception):
+                await ensure_async(self._tkm.shutdown_kernel(now=True))
+        self._tkm = self._tkc = self._tests_ready = None
+
+    @contextlib.contextmanager
+    def _on_test_kernel(self):  # noqa: ANN202
+        """nbclient's cell execution (timeouts, outputs, caps) pointed at the test kernel."""
+        student = (self.km, self.kc)
+        self._student = student
+        self.km, self.kc = self._tkm, self._tkc
+        try:
+            yield
+        finally:
+            self.km, self.kc = student
+
+    async def _run_in_tests(self, cell: NotebookNode, index: int, snapshot: bool = False) -> None:
+        """Run ``cell`` in the test kernel, answering its requests; a lost test kernel is replaced later."""
+        server = asyncio.ensure_future(self._serve_requests())
+        try:
+            with self._on_test_kernel():
+                await self.async_execute_cell(cell, index, store_history=False)
+                if snapshot:
+                    await self.async_execute_cell(_scratch(
+                        '__import__("cnncourse.grading.remote", fromlist=["x"]).snapshot()'), index,
+                        store_history=False)
+        except Exception as problem:  # the test kernel died or hung: only the grader's code runs there
+            self.log.error("test kernel lost (%s); a fresh one replaces it", problem)
+            cell.outputs.append(new_output("error", ename="GraderError", evalue="the test kernel was lost",
+                                           traceback=[f"GraderError: the test kernel was lost ({problem})"]))
+            self._tests_lost = True
+        finally:
+            server.cancel()
+            with contextlib.suppress(BaseException):
+                await server
+
+    # ------------------------------------------------------------------ cells
+    async def _setup_in_tests(self, cell: NotebookNode, index: int) -> None:
+        """An instructor's setup cell also runs in the test kernel (its outputs there are dropped)."""
+        self._setup_sources.append(cell.source)
+        await self._ready_tests()
+        await self._catch_up(index)
+        await self._drop_lost_tests()
+
+    async def _ready_tests(self) -> None:
+        await self._drop_lost_tests()
+        if self._tests_ready is None:
+            self._tests_ready = asyncio.ensure_future(self._start_test_kernel())
+        await self._tests_ready
+
+    async def _drop_lost_tests(self) -> None:
+        if self._tests_lost:
+            await self._stop_test_kernel()
+
+    async def _execute_test(self, index: int, deadline: float) -> None:
+        """Run test cell ``index`` in the test kernel with its free names from the student kernel."""
+        cell = self.nb.cells[index]
+        try:
+            await self._ready_tests()
+        except Exception as problem:  # no test kernel: the test cannot run, and says why
+            cell.outputs = [new_output("error", ename="GraderError", evalue="no test kernel",
+                                       traceback=[f"GraderError: the test kernel did not start ({problem})"])]
+            self._tests_ready = None
+            return
+        timeout = max(1, min(self.timeout or 60, int(deadline - time.monotonic()) + 1))
+        self._test_deadline = time.monotonic() + timeout
+        self._test_cell, self._test_index = cell, index
+        names = [n for n in free_names(cell.source) if n.isidentifier()]
+        begin = _scratch(f'__import__("cnncourse.grading.remote", fromlist=["x"]).begin_test_cell({names!r})')
+        saved = self.timeout
+        self.timeout = timeout + int(self.kill_grace) + 3
+        try:
+            await self._run_in_tests(begin, index)
+            if _errors(begin):
+                cell.outputs = _errors(begin)
+                self.code_cells_executed += 1
+            else:  # the student kernel's time limit ends first, so the test hears why
+                self.timeout = max(1, int(self._test_deadline - time.monotonic() + self.kill_grace) + 3)
+                await self._run_in_tests(cell, index)
+        finally:
+            self.timeout = saved
+            self._test_cell = None
+            await self._drop_lost_tests()
+        if self._student_lost:
+            self._student_lost = False
+            raise StudentKernelLost("the student kernel was lost while a test cell used it")
+
+    # ------------------------------------------------------------------ requests
+    async def _serve_requests(self) -> None:
+        while True:
+            try:
+                msg = await ensure_async(self._tkc.stdin_channel.get_msg(timeout=0.2))
+            except Exception:  # queue.Empty: nothing asked yet
+                continue
+            if msg.get("msg_type") != "input_request":
+                continue
+            prompt = str(msg.get("content", {}).get("prompt", ""))
+            reply = await self._answer(prompt[len(_PROMPT):]) if prompt.startswith(_PROMPT) else ""
+            self._tkc.input(reply)
+
+    async def _answer(self, text: str) -> str:
+        if not _BASE64.fullmatch(text) or len(text) > _MAX_TEXT:
+            return _FAILURE + "the grader refused a malformed request"
+        if self._student_lost:
+            return _FAILURE + "the student's kernel was lost earlier in this test"
+        code = f'__import__("cnncourse.grading.agent", fromlist=["serve"]).serve("{text}")'
+        printed, problem = await self._ask_student(code)
+        start = printed.rfind(_BEGIN)
+        end = printed.find(_END, start + 1) if start >= 0 else -1
+        answer = printed[start + len(_BEGIN):end] if start >= 0 and end >= 0 else ""
+        rest = printed[:start] + printed[end + 1:] if start >= 0 and end >= 0 else printed
+        self._show_student_output(rest)
+        if problem:
+            return _FAILURE + problem
+        if not answer or not _BASE64.fullmatch(answer):
+            return _FAILURE + "the student's kernel gave no readable answer"
+        return answer
+
+    def _show_student_output(self, text: str) -> None:
+        """What the student's code printed while a test used it, in the test cell (capped)."""
+        text = text.strip("\n")
+        if not text or self._test_cell is None:
+            return
+        used = self._output_used.get(self._test_index, 0)
+        room = max(0, self.output_limit - used)
+        self._output_used[self._test_index] = used + len(text)
+        if room:
+            self._test_cell.outputs.append(new_output("stream", name="stdout", text=text[:room] + "\n"))
+        if len(text) > room:
+            self._output_dropped[self._test_index] = self._output_dropped.get(self._test_index, 0) + len(text) - room
+
+    async def _ask_student(self, code: str) -> tuple[str, str]:
+        """Run ``code`` in the student kernel until the test's deadline: (printed text, problem or "")."""
+        km, kc = self._student
+        msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
+        chunks: list[str] = []
+        size = 0
+        while True:
+            left = self._test_deadline - time.monotonic()
+            if left <= 0:
+                return "".join(chunks), await self._stop_student(km, kc)
+            try:
+                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=min(left, 1.0)))
+            except Exception:  # queue.Empty: is the kernel still there?
+                if not await ensure_async(km.is_alive()):
+                    self._student_lost = True
+                    return "".join(chunks), ("the student's kernel died (os._exit, a crash or the memory "
+                                             "limit) while a test used it")
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg.get("msg_type"), msg.get("content", {})
+            if kind == "stream" and size < _MAX_TEXT:
+                chunks.append(str(content.get("text", "")))
+                size += len(chunks[-1])
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return "".join(chunks), ""
+
+    async def _stop_student(self, km: AsyncKernelManager, kc) -> str:  # noqa: ANN001
+        """Interrupt the student kernel; kill it when it ignores that for ``kill_grace`` seconds."""
+        await ensure_async(km.interrupt_kernel())
+        deadline = time.monotonic() + self.kill_grace
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=max(0.1, deadline - time.monotonic())))
+            except Exception:  # queue.Empty
+                continue
+            if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
+                return f"the student's code ran past the test's time limit ({self.timeout} s) and was interrupted"
+        self._student_lost = True
+        with contextlib.suppress(Exception):
+            await ensure_async(km.shutdown_kernel(now=True))
+        return (f"the student's code ran past the test's time limit ({self.timeout} s) and ignored the "
+                f"interrupt; its kernel was killed")
+

@@ -1,0 +1,135 @@
+"""The student's kernel's side: answering the clean test kernel's requests (Sections 7.1-8.6).
+
+The grader runs ``serve(request)`` in the student's kernel for every request a test cell makes
+through :mod:`cnncourse.grading.remote`; the answer is printed between two markers and the grader
+forwards it. Nothing here is trusted: student code shares this kernel and may change any of it.
+It can only change the answers, and the test kernel accepts answers as safe data, checked by
+tests that run where student code never does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from cnncourse.grading.observe import observe_here, user_namespace
+from cnncourse.grading.wire import MAX_ITEMS, SCALARS, WireError, class_path, from_text, to_text
+
+__all__ = ["BEGIN", "END", "serve", "encode", "answer"]
+
+BEGIN, END = "\x02cnncourse-answer:", "\x03"
+_handles: dict[int, Any] = {}
+_counter = itertools.count(1)
+
+
+def _keep(value: Any) -> int:
+    handle = next(_counter)
+    _handles[handle] = value
+    return handle
+
+
+def _info(value: Any) -> dict:
+    try:
+        text = repr(value)
+    except Exception as error:  # a student's __repr__ may fail
+        text = f"<{type(value).__name__} object; repr failed: {type(error).__name__}>"
+    mro = [list(class_path(cls)) for cls in type(value).__mro__]
+    return {"mro": mro, "callable": callable(value), "repr": text[:300]}
+
+
+def encode(value: Any, budget: list[int] | None = None) -> tuple:
+    """``value`` as safe data where it is made of safe data, else as a handle."""
+    budget = budget if budget is not None else [MAX_ITEMS]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WireError(f"the value holds more than {MAX_ITEMS} items")
+    kind = type(value)
+    if kind in SCALARS:
+        return ("d", value)
+    if kind is torch.Tensor:
+        return ("d", value.detach().clone())
+    if kind is torch.nn.Parameter:
+        return ("d", torch.nn.Parameter(value.detach().clone(), requires_grad=value.requires_grad))
+    if kind is torch.Size:
+        return ("S", [int(n) for n in value])
+    if kind in (tuple, list):
+        return ("t" if kind is tuple else "l", [encode(item, budget) for item in value])
+    if isinstance(value, dict) and type(value).__module__ in ("builtins", "collections"):
+        if all(type(key) in SCALARS for key in value):
+            return ("D", [(key, encode(item, budget)) for key, item in value.items()])
+    if isinstance(value, ModuleType):
+        return ("m", str(value.__name__))
+    return ("r", _keep(value), _info(value))
+
+
+def _decode(value: Any) -> Any:
+    tag = value[0]
+    if tag == "d":
+        return value[1]
+    if tag in ("t", "l"):
+        items = [_decode(item) for item in value[1]]
+        return tuple(items) if tag == "t" else items
+    if tag == "D":
+        return {key: _decode(item) for key, item in value[1]}
+    if tag == "S":
+        return torch.Size(value[1])
+    if tag == "r":
+        if value[1] not in _handles:
+            raise LookupError(f"no object {value[1]} in the student's kernel (released)")
+        return _handles[value[1]]
+    raise WireError(f"unknown tag {tag!r}")
+
+
+def _call(handle: int, args: tuple, kwargs: dict, options: dict) -> tuple:
+    fn = _decode(("r", handle))
+    seen = observe_here(fn, _decode(args), {key: _decode(item) for key, item in kwargs.items()}, **options)
+    fields: dict[str, Any] = {"result": seen.result, "names": seen.names, "products": seen.products,
+                              "convolutions": seen.convolutions, "args": seen.args}
+    return ("D", [(key, encode(item)) for key, item in fields.items()])
+
+
+def answer(message: tuple) -> tuple:
+    """The encoded answer to one request (see :mod:`cnncourse.grading.remote`)."""
+    op = message[0]
+    if op == "names":
+        _handles.clear()  # a new test cell: earlier handles are released
+        namespace = user_namespace()
+        return [(name, encode(namespace[name])) for name in message[1] if name in namespace]
+    if op == "call":
+        return _call(*message[1:])
+    target = _decode(("r", message[1]))
+    if op == "getattr":
+        return encode(getattr(target, message[2]))
+    if op == "list":
+        items = list(itertools.islice(iter(target), MAX_ITEMS + 1))
+        if len(items) > MAX_ITEMS:
+            raise WireError(f"iterating gave more than {MAX_ITEMS} items")
+        return encode(items)
+    if op == "len":
+        return encode(int(len(target)))
+    if op == "bool":
+        return encode(bool(target))
+    if op == "getitem":
+        return encode(target[_decode(message[2])])
+    raise WireError(f"unknown request {op!r}")
+
+
+def serve(text: str) -> None:
+    """Answer the request in ``text`` and print the answer between :data:`BEGIN` and :data:`END`."""
+    try:
+        reply: tuple = ("ok", answer(from_text(text)))
+    except BaseException as error:  # noqa: BLE001 (everything the student's code raises goes back)
+        kind = type(error)
+        reply = ("x", {"name": kind.__name__, "message": str(error)[:2000],
+                       "mro": [list(class_path(cls)) for cls in kind.__mro__]})
+    try:
+        encoded = to_text(reply)
+    except Exception as error:  # too large, or not safe data after all
+        encoded = to_text(("x", {"name": "ValueError", "message": str(error)[:500],
+                                 "mro": [["builtins", "ValueError"]]}))
+    sys.stdout.write(f"{BEGIN}{encoded}{END}\n")
+    sys.stdout.flush()

@@ -1,0 +1,69 @@
+"""What travels between a clean test kernel and a student's kernel, and how (Sections 7.1-8.6).
+
+While a submission is graded, its answer cells run in one kernel and its test cells in another
+that never runs a line of student code (:mod:`cnncourse.grading.remote`). Values cross as
+*safe data* or as *handles*:
+
+* data: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, plain tensors and
+  parameters, and tuples, lists, dicts and ``torch.Size`` of those. The receiver rebuilds them
+  with ``torch.load(weights_only=True)``, which constructs only these types and never calls
+  code named by the sender;
+* handles: everything else (a student's function, module, class, iterator) stays where it lives
+  and is named by a number; the other side gets a stand-in whose every use is a request.
+
+An encoded value is a tagged tuple: ``("d", value)``, ``("t", items)``, ``("l", items)``,
+``("D", [(key, item), ...])``, ``("S", ints)``, ``("m", module_name)`` or ``("r", handle, info)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Any
+
+import torch
+
+__all__ = ["MAX_BYTES", "MAX_ITEMS", "SCALARS", "WireError", "to_text", "from_text", "class_path"]
+
+MAX_BYTES = 32 << 20  # one message, before base64
+MAX_ITEMS = 100_000  # elements of all containers in one message
+SCALARS = (type(None), bool, int, float, complex, str)
+
+
+class WireError(ValueError):
+    """A message that is too large, malformed or not made of safe data."""
+
+
+def to_text(message: Any) -> str:
+    """``message`` (safe data only) as base64 text; raises WireError when it is too large."""
+    buffer = io.BytesIO()
+    torch.save(message, buffer)
+    data = buffer.getvalue()
+    if len(data) > MAX_BYTES:
+        raise WireError(f"a value of {len(data) >> 20} MiB is larger than the {MAX_BYTES >> 20} MiB "
+                        "the grader passes between kernels")
+    return base64.b64encode(data).decode("ascii")
+
+
+def from_text(text: str) -> Any:
+    """The message in ``text``, rebuilt with ``torch.load(weights_only=True)``.
+
+    Raises:
+        WireError: not base64, too large, or not loadable as safe data.
+    """
+    if len(text) > 4 * MAX_BYTES // 3 + 4:
+        raise WireError(f"a message of {len(text)} characters is larger than the grader accepts")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as error:
+        raise WireError(f"not base64 ({error})") from None
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as error:  # the unpickler refuses anything but safe data
+        raise WireError(f"not safe data ({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def class_path(cls: type) -> tuple[str, str]:
+    """``(module, qualified name)`` of a class, as plain strings."""
+    return str(getattr(cls, "__module__", "") or ""), str(getattr(cls, "__qualname__", "") or "")
