@@ -8,7 +8,9 @@ Modules, by job: :mod:`.checks` (tensors, shapes, values), :mod:`.choices` (answ
 questions), :mod:`.calls` (which torch functions a student's code calls; refusing ready-made
 ones under any alias), :mod:`.modules` (blocks built from torch.nn), and the problem-specific
 checkers :mod:`.diagonal`, :mod:`.differences`, :mod:`.products`, :mod:`.pooling` and
-:mod:`.normalization`.
+:mod:`.normalization`. :mod:`.observe` calls a student's function and watches it, wherever it
+lives: test cells are graded in a clean kernel (:mod:`.remote`, :mod:`.agent`, :mod:`.wire`)
+where student names arrive as safe data or stand-ins.
 
 Typical test cell::
 
@@ -17,15 +19,24 @@ Typical test cell::
     check_close("Y_diag", Y_diag, corr2d(X_diag, K), hint="compute it with corr2d and K")
 """
 
-from cnncourse.grading.calls import forbid_calls, no_modules_built, ready_made_refused, torch_calls
+from cnncourse.grading.calls import (
+    CONVOLUTIONS,
+    MATRIX_PRODUCTS,
+    ProductRecorder,
+    forbid_calls,
+    no_modules_built,
+    ready_made_refused,
+    torch_calls,
+)
 from cnncourse.grading.checks import check_close, check_shape, check_tensor_like, quiet
 from cnncourse.grading.choices import answer_digest, check_choice, check_letter, normalise_answer
 from cnncourse.grading.diagonal import check_diagonal_edges, diagonal_edge_problem
 from cnncourse.grading.differences import check_difference_kernel, difference_kernel_problem
 from cnncourse.grading.modules import check_layers, forward_or_explain, parameter_count, same_forward
 from cnncourse.grading.normalization import call_batch_norm, random_batch_norm_inputs, reference_batch_norm
+from cnncourse.grading.observe import Observation, call_refusing, call_without_modules, observe
 from cnncourse.grading.pooling import POOLING_READY_MADE, check_pool, torch_pool
-from cnncourse.grading.products import CONVOLUTIONS, MATRIX_PRODUCTS, check_matrix_product
+from cnncourse.grading.products import check_matrix_product
 
 __all__ = [
     "quiet",
@@ -44,6 +55,11 @@ __all__ = [
     "forbid_calls",
     "ready_made_refused",
     "no_modules_built",
+    "ProductRecorder",
+    "Observation",
+    "observe",
+    "call_refusing",
+    "call_without_modules",
     "MATRIX_PRODUCTS",
     "CONVOLUTIONS",
     "check_matrix_product",

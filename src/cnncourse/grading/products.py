@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 
-from cnncourse.grading.calls import CONVOLUTIONS, MATRIX_PRODUCTS
 from cnncourse.grading.observe import Observation, observe
 
 __all__ = ["check_matrix_product"]
