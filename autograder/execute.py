@@ -64,6 +64,9 @@ class SandboxedExecute(CleanTests, Execute):
     """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
 
     split = Bool(True, help="Run test cells in a clean kernel that never runs student code.").tag(config=True)
+    keep_test_kernel = Bool(True, help="Keep the clean test kernel for this process's next notebook.").tag(
+        config=True
+    )
     isolate = Bool(True, help="Run kernels in the bubblewrap sandbox (False: rlimits only).").tag(config=True)
     uid = Integer(UID_BASE, help="First uid of this submission's kernels (root only).").tag(config=True)
     readonly = Unicode("", help="os.pathsep-separated host paths bound read-only.").tag(config=True)
@@ -221,7 +224,7 @@ class SandboxedExecute(CleanTests, Execute):
                 self._tests_ready = asyncio.ensure_future(self._start_test_kernel())  # beside the student's
             await self._run_all()
         finally:
-            await self._stop_test_kernel()
+            await self._stop_test_kernel(keep=self.keep_test_kernel)
 
     async def _run_all(self) -> None:
         deadline = time.monotonic() + self.notebook_timeout

@@ -14,6 +14,7 @@ or the library's oracles) stays in the student kernel.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import re
@@ -38,10 +39,30 @@ _FAILURE = "!"
 _BEGIN, _END = "\x02cnncourse-answer:", "\x03"  # cnncourse.grading.agent.BEGIN / END
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _MAX_TEXT = 48 << 20  # characters of one answer (32 MiB of data in base64, plus printed text)
+_REMOTE = '__import__("cnncourse.grading.remote", fromlist=["x"]).'
+# The test kernel this process keeps between notebooks (it never ran student code; it forgets each
+# submission's names before the next): one start of torch per worker instead of one per notebook.
+_KEPT: list[tuple[AsyncKernelManager, object]] = []
+
+
+@atexit.register
+def _kill_kept() -> None:
+    while _KEPT:
+        km, kc = _KEPT.pop()
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
+            km.provisioner.process.kill()
 
 
 class StudentKernelLost(RuntimeError):
     """The student kernel died or was killed while answering a test cell's request."""
+
+
+async def _shutdown(km: AsyncKernelManager, kc: object) -> None:
+    with contextlib.suppress(Exception):
+        kc.stop_channels()
+    with contextlib.suppress(Exception):
+        await ensure_async(km.shutdown_kernel(now=True))
 
 
 def _scratch(source: str) -> NotebookNode:
@@ -63,12 +84,21 @@ class CleanTests:
         self._setup_sources: list[str] = []
         self._setup_done = 0  # setup cells the current test kernel has run
         self._tests_lost = False
+        self._first_run = ""  # what a just-acquired test kernel runs first (remote's reset)
         self._student_lost = False
         self._test_deadline = 0.0
         self._test_cell: NotebookNode | None = None
         self._test_index = -1
 
     async def _start_test_kernel(self) -> None:
+        """Get a test kernel: the one this process kept (alive) or a fresh one. Runs no cell: it may
+        run beside the student kernel's start, and only the notebook loop swaps kernels."""
+        while _KEPT:
+            km, kc = _KEPT.pop()
+            if await ensure_async(km.is_alive()):
+                self._tkm, self._tkc, self._first_run = km, kc, "forget_submission()"
+                return
+            await _shutdown(km, kc)
         base = Path(self.scratch or tempfile.gettempdir())
         specs = write_kernel_spec(base / "kernels")
         ipc = tempfile.mkdtemp(prefix="tests-", dir=base)
@@ -90,26 +120,26 @@ class CleanTests:
         if self.isolate and os.geteuid() == 0:
             os.chown(ipc, 0, 0)
             os.chmod(ipc, 0o755)
-        self._tkm, self._tkc = km, kc
-        self._setup_done = 0
-        await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
+        self._tkm, self._tkc, self._first_run = km, kc, "remember_start()"
 
     async def _catch_up(self, index: int) -> None:
         while self._tkm is not None and not self._tests_lost and self._setup_done < len(self._setup_sources):
             self._setup_done += 1
             await self._run_in_tests(_scratch(self._setup_sources[self._setup_done - 1]), index, snapshot=True)
 
-    async def _stop_test_kernel(self) -> None:
+    async def _stop_test_kernel(self, keep: bool = False) -> None:
+        """Shut the test kernel down, or (``keep``) keep it for this process's next notebook."""
         if self._tests_ready is not None and not self._tests_ready.done():
             self._tests_ready.cancel()
             with contextlib.suppress(BaseException):
                 await self._tests_ready
-        self._tests_lost = False
-        if self._tkc is not None:
-            self._tkc.stop_channels()
+        lost, self._tests_lost = self._tests_lost, False
+        if keep and not lost and self._tkm is not None and await ensure_async(self._tkm.is_alive()):
+            _KEPT.append((self._tkm, self._tkc))
+            self._tkm = self._tkc = self._tests_ready = None
+            return
         if self._tkm is not None:
-            with contextlib.suppress(Exception):
-                await ensure_async(self._tkm.shutdown_kernel(now=True))
+            await _shutdown(self._tkm, self._tkc)
         self._tkm = self._tkc = self._tests_ready = None
 
     @contextlib.contextmanager
@@ -130,9 +160,7 @@ class CleanTests:
             with self._on_test_kernel():
                 await self.async_execute_cell(cell, index, store_history=False)
                 if snapshot:
-                    await self.async_execute_cell(_scratch(
-                        '__import__("cnncourse.grading.remote", fromlist=["x"]).snapshot()'), index,
-                        store_history=False)
+                    await self.async_execute_cell(_scratch(_REMOTE + "snapshot()"), index, store_history=False)
         except Exception as problem:  # the test kernel died or hung: only the grader's code runs there
             self.log.error("test kernel lost (%s); a fresh one replaces it", problem)
             cell.outputs.append(new_output("error", ename="GraderError", evalue="the test kernel was lost",
@@ -147,15 +175,25 @@ class CleanTests:
     async def _setup_in_tests(self, cell: NotebookNode, index: int) -> None:
         """An instructor's setup cell also runs in the test kernel (its outputs there are dropped)."""
         self._setup_sources.append(cell.source)
-        await self._ready_tests()
-        await self._catch_up(index)
+        with contextlib.suppress(Exception):  # no test kernel yet: the next test cell says so
+            await self._ready_tests()
         await self._drop_lost_tests()
 
     async def _ready_tests(self) -> None:
+        """A test kernel that has forgotten any earlier submission and run this notebook's setup cells."""
         await self._drop_lost_tests()
         if self._tests_ready is None:
             self._tests_ready = asyncio.ensure_future(self._start_test_kernel())
         await self._tests_ready
+        if self._first_run:
+            first = _scratch(_REMOTE + self._first_run)
+            self._first_run, self._setup_done = "", 0
+            await self._run_in_tests(first, -1)
+            if self._tests_lost or _errors(first):
+                self._tests_lost = True
+                await self._drop_lost_tests()
+                raise RuntimeError(f"the test kernel could not be reset ({_errors(first)[:1]})")
+        await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
 
     async def _drop_lost_tests(self) -> None:
         if self._tests_lost:
@@ -175,7 +213,7 @@ class CleanTests:
         self._test_deadline = time.monotonic() + timeout
         self._test_cell, self._test_index = cell, index
         names = [n for n in free_names(cell.source) if n.isidentifier()]
-        begin = _scratch(f'__import__("cnncourse.grading.remote", fromlist=["x"]).begin_test_cell({names!r})')
+        begin = _scratch(f"{_REMOTE}begin_test_cell({names!r})")
         saved = self.timeout
         self.timeout = timeout + int(self.kill_grace) + 3
         try:

@@ -31,30 +31,7 @@ ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4")
 TIMEOUT = 8  # seconds per cell: the setup cell imports torch on a busy 2-core machine
 WORKERS = 2
 CASES = {a: cases(a) for a in ASSIGNMENTS}
-# Known holes of the engine: "<assignment>-<case>" -> why it still scores above its fair grade.
-# Test cells still run in the student's kernel (issue 9's clean test process is not built yet), so
-# an answer cell can change how they run. Measured with grade on 2 workers (got / fair).
-_IN_KERNEL = "issue 9, open: test cells run in the student's kernel, where an answer cell "
-HOLES: dict[str, str] = {
-    "ps1-h-input-transformer": _IN_KERNEL + "adds an input transformer that empties them (13 / 0)",
-    "ps1-h-ast-transformer": _IN_KERNEL + "adds an AST transformer that empties them (13 / 0)",
-    "ps1-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (13 / 0)",
-    "ps2-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (13 / 0)",
-    "ps3-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (15 / 0)",
-    "ps4-h-transform-cell": _IN_KERNEL + "replaces shell.transform_cell (20 / 0)",
-    "ps1-h-pre-run-cell": _IN_KERNEL + "registers a pre_run_cell callback that no-ops the checks (13 / 11)",
-    "ps1-h-post-run-cell": _IN_KERNEL + "registers a post_run_cell callback that no-ops the checks (13 / 11)",
-    "ps1-h-grading-no-ops": _IN_KERNEL + "monkeypatches cnncourse.grading's checks (13 / 11)",
-    "ps1-h-fake-grading-module": _IN_KERNEL + "puts a fake cnncourse.grading in sys.modules (12 / 11)",
-    "ps3-h-fake-grading-module": _IN_KERNEL + "puts a fake cnncourse.grading in sys.modules (6 / 0)",
-    "ps1-h-settrace": _IN_KERNEL + "sets sys.settrace to rewrite check_close's arguments (12 / 7)",
-    "ps1-h-torch-equal": _IN_KERNEL + "monkeypatches torch's comparisons (12 / 7)",
-    "ps1-h-fake-corr2d": _IN_KERNEL + "replaces the corr2d oracle (11 / 7)",
-}
-ALL_CASES = [pytest.param(a, c, id=f"{a}-{c.name}",
-                          marks=[pytest.mark.xfail(strict=True, reason=HOLES[f"{a}-{c.name}"])]
-                          if f"{a}-{c.name}" in HOLES else [])
-             for a in ASSIGNMENTS for c in CASES[a]]
+ALL_CASES = [pytest.param(a, c, id=f"{a}-{c.name}") for a in ASSIGNMENTS for c in CASES[a]]
 MAX_OUTPUT_BYTES = 5_000_000  # a 60 MB print must not make a notebook or a feedback page this big
 
 

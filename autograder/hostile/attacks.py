@@ -16,7 +16,8 @@ __all__ = [
     "BUSY_LOOP", "FORK_BOMB", "KILL_GRADER", "SIXTY_MB", "network", "signal_proof_function",
     "INPUT_TRANSFORMER", "AST_TRANSFORMER", "CUSTOM_EXC", "SHOWTRACEBACK", "TRANSFORM_CELL",
     "PRE_RUN_CELL", "POST_RUN_CELL", "SETTRACE", "GRADING_NO_OPS", "FAKE_GRADING_MODULE",
-    "TORCH_ALWAYS_EQUAL", "FAKE_CORR2D", "READ_SYMLINKS", "FORGED_AUTOGRADED",
+    "TORCH_ALWAYS_EQUAL", "FAKE_CORR2D", "READ_SYMLINKS", "FORGED_AUTOGRADED", "POSING_SETUP",
+    "FORGED_TENSORS", "OBSERVER_PATCHED", "CONV2D_MULTI_IN_OUT",
 ]
 
 # Every course folder this process can see: a folder holding nbgrader_config.py.
@@ -356,4 +357,53 @@ for name in glob.glob("*.ipynb"):
         json.dump(nb, open(name, "w"))
     except Exception as error:
         print(error)
+'''
+# Cells posing as the instructor's read-only setup cell, hoping the clean test kernel runs them:
+# one with an id the gradebook does not know, one with the real setup cell's id.
+POSING_SETUP = '''import torch
+import cnncourse.functional
+
+
+def corr2d(X, K):
+    return torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1)
+
+
+cnncourse.functional.corr2d = corr2d
+'''
+# The student kernel's agent sends a forged stand-in, claiming to be a tensor, instead of every tensor.
+FORGED_TENSORS = '''import cnncourse.grading.agent as _agent
+import torch as _torch
+
+_honest = _agent.encode
+
+
+def _forged(value, budget=None):
+    if type(value) is _torch.Tensor:
+        mro = [["torch", "Tensor"], ["torch._C", "TensorBase"], ["builtins", "object"]]
+        return ("r", _agent._keep(value), {"mro": mro, "callable": False, "repr": "tensor(...)"})
+    return _honest(value, budget)
+
+
+_agent.encode = _forged
+'''
+# The student kernel's observer forgets every refusal, so a ready-made convolution passes.
+OBSERVER_PATCHED = '''import cnncourse.grading.agent as _agent
+import cnncourse.grading.observe as _observe
+
+_honest = _observe.observe_here
+
+
+def _lenient(fn, args, kwargs, refuse=(), refuse_in=(), hint="", **options):
+    return _honest(fn, args, kwargs, **options)
+
+
+_observe.observe_here = _lenient
+_agent.observe_here = _lenient
+'''
+# ps2's multi-channel cross-correlation written with the ready-made convolution the task refuses.
+CONV2D_MULTI_IN_OUT = '''import torch.nn.functional as F
+
+
+def corr2d_multi_in_out_student(X, K):
+    return F.conv2d(X[None], K)[0]
 '''

@@ -151,6 +151,18 @@ def _ten_thousand_cells(nb: NotebookNode, ctx: Context) -> NotebookNode:
     return nb
 
 
+def _posing_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """Two locked cells after the setup cell: an unknown id, and the setup cell's own id."""
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("locked")
+              and c.cell_type == "code" and not c.metadata["nbgrader"].get("grade"))
+    known = nb.cells[at].metadata["nbgrader"]["grade_id"]
+    for grade_id in ("setup_extra", known):
+        meta = {"nbgrader": {"grade": False, "solution": False, "locked": True, "grade_id": grade_id,
+                             "schema_version": 3}}
+        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(A.POSING_SETUP, metadata=meta))
+    return nb
+
+
 def _raw(text: str) -> Transform:
     return lambda nb, ctx: text
 
@@ -196,6 +208,10 @@ def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
                  ((first, A.RUN_SOURCE_SOLUTIONS, "before"),)),
             Case("h-os-exit", "s-solution", "os._exit in the second answer cell",
                  ((answers[1], A.OS_EXIT, "after"),), runaway=answers[1]),
+            *([Case("h-observer-patched", "s-blank", "F.conv2d where the task refuses it, the refusal "
+                    "patched out of its kernel's observer",
+                    (("multi_in_out_answer", A.OBSERVER_PATCHED + A.CONV2D_MULTI_IN_OUT, "instead"),))]
+              if assignment == "ps2" else []),
         ]
     return _ps1_cases(answers, reference_answers(assignment, source), test_order_of(assignment, source))
 
@@ -252,6 +268,10 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
              ((x, A.TORCH_ALWAYS_EQUAL, "after"),)),
         Case("h-fake-corr2d", "s-zeros", "the corr2d oracle returns zeros, like the answers",
              ((x, A.FAKE_CORR2D, "after"),)),
+        Case("h-posing-setup", "s-zeros", "locked cells posing as setup cells fake the corr2d oracle",
+             notebook=_posing_setup),
+        Case("h-forged-tensors", "s-zeros", "its kernel's agent sends stand-ins that claim to be tensors",
+             ((x, A.FORGED_TENSORS, "after"),)),
         # Reading and writing what belongs to the instructor or to classmates.
         Case("h-read-source", "s-blank", "runs the solutions of the instructor's source notebook",
              ((x, A.RUN_SOURCE_SOLUTIONS, "before"),)),

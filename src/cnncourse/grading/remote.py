@@ -25,12 +25,14 @@ from cnncourse.grading.observe import Observation
 from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
-           "encode_argument", "observe_remote", "snapshot", "begin_test_cell", "stand_in_class"]
+           "encode_argument", "observe_remote", "remember_start", "forget_submission", "snapshot",
+           "begin_test_cell", "stand_in_class"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
 _TRUSTED_ROOTS = {"torch", "cnncourse", "builtins", "collections"}  # classes rebuilt from these only
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
+_start: dict[str, Any] = {}  # the namespace as the kernel started
 _stand_ins: dict[tuple, type] = {}
 
 
@@ -71,7 +73,17 @@ def _resolve(module: str, qualname: str) -> type | None:
             value = getattr(value, part)
     except Exception:  # not importable here: no stand-in base from it
         return None
-    return value if isinstance(value, type) else None
+    if not isinstance(value, type) or _is_tensor_class(value):
+        return None  # tensors always travel as data: a handle claiming to be one is a forgery
+    return value
+
+
+def _is_tensor_class(cls: type) -> bool:
+    import torch
+    from torch.nn.parameter import UninitializedTensorMixin
+
+    # Lazy layers' parameters have no data to send; claiming to be one can only fail a check.
+    return issubclass(cls, torch.Tensor) and not issubclass(cls, UninitializedTensorMixin)
 
 
 def stand_in_class(mro: list) -> type:
@@ -210,6 +222,29 @@ def _namespace() -> dict:
     return get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821 (the test kernel is IPython)
 
 
+def _restore(namespace: dict, saved: dict) -> None:
+    for key in [key for key in namespace if key not in saved]:
+        del namespace[key]
+    namespace.update(saved)
+
+
+def remember_start() -> None:
+    """Remember the namespace of the freshly started kernel (see :func:`forget_submission`)."""
+    _start.clear()
+    _start.update(_namespace())
+
+
+def forget_submission() -> None:
+    """Back to the kernel's starting namespace: nothing of the last submission stays."""
+    global _pristine
+    _restore(_namespace(), _start)
+    _pristine = None
+    _stand_ins.clear()
+    import gc
+
+    gc.collect()
+
+
 def snapshot() -> None:
     """Remember the namespace as it is now (after an instructor's setup cell)."""
     global _pristine
@@ -225,9 +260,7 @@ def begin_test_cell(names: list[str]) -> None:
     namespace = _namespace()
     if _pristine is None:
         snapshot()
-    for key in [key for key in namespace if key not in _pristine]:
-        del namespace[key]
-    namespace.update(_pristine)
+    _restore(namespace, _pristine)
     wanted = [n for n in names if n.isidentifier() and n not in namespace and not hasattr(builtins, n)]
     if not wanted:
         return
