@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -28,7 +30,7 @@ from nbclient.util import ensure_async
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from autograder.names import free_names
+from autograder.names import free_names, is_setup_cell, is_test_cell
 from autograder.sandbox import ENV_VAR, KERNEL_NAME, Limits, Sandbox, write_kernel_spec
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE"]
@@ -85,6 +87,7 @@ class CleanTests:
         self._setup_done = 0  # setup cells the current test kernel has run
         self._tests_lost = False
         self._first_run = ""  # what a just-acquired test kernel runs first (remote's reset)
+        self._code_sent = False  # the test kernel has this notebook's student code (for the gate)
         self._student_lost = False
         self._test_deadline = 0.0
         self._test_cell: NotebookNode | None = None
@@ -187,6 +190,7 @@ class CleanTests:
         await self._tests_ready
         if self._first_run:
             first = _scratch(_REMOTE + self._first_run)
+            self._code_sent = False
             self._first_run, self._setup_done = "", 0
             await self._run_in_tests(first, -1)
             if self._tests_lost or _errors(first):
@@ -194,6 +198,15 @@ class CleanTests:
                 await self._drop_lost_tests()
                 raise RuntimeError(f"the test kernel could not be reset ({_errors(first)[:1]})")
         await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
+        if not self._code_sent:
+            self._code_sent = True
+            await self._run_in_tests(_scratch(f'{_REMOTE}set_student_code("{self._student_code()}")'), -1)
+
+    def _student_code(self) -> str:
+        """The submission's code cells (neither test nor setup cells) as base64 JSON, for the gate."""
+        sources = [cell.source for cell in self.nb.cells if cell.cell_type == "code"
+                   and not is_test_cell(cell) and not is_setup_cell(cell)]
+        return base64.b64encode(json.dumps(sources).encode()).decode("ascii")
 
     async def _drop_lost_tests(self) -> None:
         if self._tests_lost:

@@ -126,15 +126,41 @@ def ready_made_refused(names: Sequence[str], namespace: dict, *modules: ModuleTy
         modules = (torch.nn.functional, torch, cnncourse.functional)
     everywhere = [*modules, *(m for m in _defining_modules(names, modules) if m not in modules)]
     stack = contextlib.ExitStack()
-    originals = set()
+    originals: dict[int, object] = {}
     for module in everywhere:  # only callables: a submodule that shares a name (functional.convolution) stays
         found = [name for name in names if callable(vars(module).get(name))
                  and not isinstance(vars(module)[name], ModuleType)]
-        originals |= {id(vars(module)[name]) for name in found}
+        originals |= {id(vars(module)[name]): vars(module)[name] for name in found}
         stack.enter_context(forbid_calls(found, module, hint=hint))
     aliases = [key for key, value in namespace.items() if id(value) in originals]
     stack.enter_context(forbid_calls(aliases, namespace, hint=hint))
+    stack.enter_context(_refused_by_identity(list(originals.values()), hint))
     return stack
+
+
+@contextlib.contextmanager
+def _refused_by_identity(functions: list[object], hint: str) -> Iterator[None]:
+    """Refuse ``functions`` however they are reached (a default argument, a list, a closure).
+
+    Renaming module attributes misses a reference taken earlier; a profile hook sees every call:
+    Python functions by their code object, C functions (torch's) by identity.
+    """
+    codes = {getattr(f, "__code__", None): getattr(f, "__name__", "?") for f in functions}
+    codes.pop(None, None)
+    builtins = {id(f): getattr(f, "__name__", "?") for f in functions if not hasattr(f, "__code__")}
+    previous = sys.getprofile()
+
+    def hook(frame, event, arg):  # noqa: ANN001, ANN202
+        name = codes.get(frame.f_code) if event == "call" else builtins.get(id(arg)) if event == "c_call" else None
+        if name is not None:
+            sys.setprofile(previous)
+            raise AssertionError(f"this part must not call {name}. {hint}".rstrip())
+
+    sys.setprofile(hook)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
 
 
 @contextlib.contextmanager

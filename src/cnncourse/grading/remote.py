@@ -25,14 +25,16 @@ from cnncourse.grading.observe import Observation
 from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
-           "encode_argument", "observe_remote", "remember_start", "forget_submission", "snapshot",
-           "begin_test_cell", "stand_in_class"]
+           "encode_argument", "observe_remote", "remember_start", "forget_submission", "set_student_code",
+           "watch_problem", "snapshot", "begin_test_cell", "stand_in_class"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
 _TRUSTED_ROOTS = {"torch", "cnncourse", "builtins", "collections"}  # classes rebuilt from these only
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
 _start: dict[str, Any] = {}  # the namespace as the kernel started
+_student_code: list[str] = []  # the submission's code cells (not the instructor's), for the gate
+_watch: dict[str, str | None] = {}  # the gate's verdict on _student_code, once computed
 _stand_ins: dict[tuple, type] = {}
 
 
@@ -204,7 +206,17 @@ def encode_argument(value: Any) -> tuple:
 
 
 def observe_remote(fn: Remote, args: tuple, kwargs: dict, options: dict) -> Observation:
-    """:func:`cnncourse.grading.observe.observe` for a function in the student's kernel."""
+    """:func:`cnncourse.grading.observe.observe` for a function in the student's kernel.
+
+    Raises:
+        AssertionError: the call is to be watched (refusals, recording, no modules) but the
+            submission's code could change the watcher (:func:`watch_problem`).
+    """
+    watched = options.get("refuse") or options.get("record") or options.get("forbid_modules")
+    if watched and (problem := watch_problem()):
+        raise AssertionError(
+            "this part checks how your code computes (which functions it calls or builds), and your notebook "
+            f"has code that could change what that check sees ({problem}); the part counts only without it")
     handle = object.__getattribute__(fn, "_handle")
     encoded_kwargs = {key: encode_argument(value) for key, value in kwargs.items()}
     answer = request(("call", handle, encode_argument(tuple(args)), encoded_kwargs, options))
@@ -239,10 +251,34 @@ def forget_submission() -> None:
     global _pristine
     _restore(_namespace(), _start)
     _pristine = None
+    _student_code.clear()
+    _watch.clear()
     _stand_ins.clear()
     import gc
 
     gc.collect()
+
+
+def set_student_code(text: str) -> None:
+    """The submission's own code cells (base64 of a JSON list of strings), for :func:`watch_problem`."""
+    import base64
+    import json
+
+    cells = json.loads(base64.b64decode(text.encode("ascii"), validate=True))
+    _student_code[:] = [str(cell) for cell in cells] if isinstance(cells, list) else [str(cells)]
+    _watch.clear()
+
+
+def watch_problem() -> str | None:
+    """Why checks that watch the student's kernel cannot be trusted for this submission, or None.
+
+    See :mod:`cnncourse.grading.gate`; the verdict is computed once per submission.
+    """
+    if "verdict" not in _watch:
+        from cnncourse.grading.gate import back_door
+
+        _watch["verdict"] = back_door(_student_code)
+    return _watch["verdict"]
 
 
 def snapshot() -> None:

@@ -1,0 +1,141 @@
+"""Can a check of *how* a student computed be trusted? A static look at the code (Sections 7.2-8.6).
+
+Values are checked in the clean test kernel, but some checks watch the student's code at work:
+ready-made functions refused while it runs, the matrix products it makes, the modules it builds.
+That watching happens in the student's kernel, where the notebook's own code could have changed
+the watcher. So those checks count only when the notebook's code (every cell that is not the
+instructor's) cannot have done that: it imports only ordinary modules, uses none of the
+interpreter's back doors (``exec``, ``eval``, ``compile``, ``__import__``, ``getattr`` and
+friends, ``globals``, ``vars``), reads no private attribute (``_x``) but its own objects'
+(``self._x``), no special one beyond a handful (``__init__``, ``__name__``, ...), none of torch's
+machinery (``ops``, ``overrides``, ``jit``, ...), and runs no IPython magic or shell command but
+``%time``, ``%timeit`` and ``%matplotlib``. Honest solutions to the exercises need none of it.
+"""
+
+from __future__ import annotations
+
+import ast
+
+__all__ = ["ALLOWED_ROOTS", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "back_door"]
+
+ALLOWED_ROOTS = frozenset({"__future__", "torch", "math", "random", "numpy", "itertools", "collections", "typing",
+                           "dataclasses", "matplotlib", "cnncourse", "statistics", "fractions", "time",
+                           "functools", "operator", "string", "textwrap", "pprint", "decimal"})
+DENIED_MODULES = ("cnncourse.grading",)
+DENIED_TORCH = frozenset({"ops", "overrides", "library", "jit", "fx", "compiler", "multiprocessing",
+                          "distributed"})
+BACK_DOORS = frozenset({"exec", "eval", "compile", "__import__", "getattr", "setattr", "delattr",
+                        "globals", "locals", "vars", "open", "breakpoint", "get_ipython", "__builtins__",
+                        "memoryview", "attrgetter", "methodcaller"})
+SPECIAL_OK = frozenset({"__init__", "__name__", "__class__", "__len__", "__getitem__", "__call__",
+                        "__repr__", "__str__", "__iter__", "__next__", "__doc__", "__eq__", "__hash__"})
+_MAGICS_WITH_CODE = frozenset({"time", "timeit"})
+_MAGICS_HARMLESS = frozenset({"matplotlib"})
+
+
+def _python(source: str) -> str:
+    """IPython syntax (magics, ``!shell``) turned into Python calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # plain Python: the source is what it is
+        return source
+    return TransformerManager().transform_cell(source)
+
+
+def _magic_code(node: ast.Call) -> tuple[str | None, str | None]:
+    """``(problem, code)`` of ``get_ipython().run_line_magic/run_cell_magic(...)`` calls."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"):
+        return None, None
+    args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+    if func.attr in ("run_line_magic", "run_cell_magic") and args and args[0] in _MAGICS_HARMLESS:
+        return "", None
+    if func.attr == "run_line_magic" and len(args) == 2 and args[0] in _MAGICS_WITH_CODE and args[1] is not None:
+        words = args[1].split()
+        while words and (words[0].startswith("-") or words[0].isdigit()):
+            words.pop(0)  # options such as -n 10 -r 3
+        return "", " ".join(words)
+    if func.attr == "run_cell_magic" and len(args) == 3 and args[0] in _MAGICS_WITH_CODE and args[2] is not None:
+        return "", args[2]
+    what = args[0] if args and args[0] else func.attr
+    return f"the IPython command {what!r}", None
+
+
+def _import_problem(name: str) -> str | None:
+    if name.split(".")[0] not in ALLOWED_ROOTS or name.startswith(DENIED_MODULES):
+        return f"import {name}"
+    parts = name.split(".")
+    if parts[0] == "torch" and len(parts) > 1 and (parts[1] in DENIED_TORCH or parts[1].startswith("_")):
+        return f"import {name}"
+    return None
+
+
+def _import_node_problem(node: ast.AST, modules: dict[str, str]) -> str | None:
+    """Problems of an import; records the names it binds in ``modules`` (name -> module path)."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            bound = alias.asname or alias.name.split(".")[0]
+            modules[bound] = alias.name if alias.asname else alias.name.split(".")[0]
+            if problem := _import_problem(alias.name):
+                return problem
+    elif isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        if node.level or _import_problem(module):
+            return f"from {'.' * node.level}{module} import ..."
+        for alias in node.names:
+            full = f"{module}.{alias.name}"
+            if alias.name == "*" or module.split(".")[0] in ("torch", "cnncourse") and _import_problem(full):
+                return f"from {module} import {alias.name}"
+            modules[alias.asname or alias.name] = full
+    return None
+
+
+def _node_problem(node: ast.AST, allowed_magics: set[int]) -> str | None:
+    """The problem with one node that is not an import (``allowed_magics``: ids of magic-call names)."""
+    if isinstance(node, ast.Name) and node.id in BACK_DOORS and id(node) not in allowed_magics:
+        return node.id
+    if isinstance(node, ast.Attribute):
+        if node.attr.startswith("__") and node.attr not in SPECIAL_OK:
+            return f".{node.attr}"
+        own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        if node.attr.startswith("_") and not node.attr.startswith("__") and not own:
+            return f".{node.attr}"
+        if node.attr in DENIED_TORCH:
+            return f".{node.attr}"
+    if isinstance(node, ast.Call):
+        problem, _ = _magic_code(node)
+        if problem == "":
+            allowed_magics.add(id(node.func.value.func))  # type: ignore[union-attr]
+        return problem or None
+    return None
+
+
+def back_door(sources: list[str]) -> str | None:
+    """The first way ``sources`` (a notebook's student code cells) could change how it is watched.
+
+    Returns:
+        ``None`` when there is none, else ``"cell N, line L: what"`` (N counts the given cells from 1).
+    """
+    modules: dict[str, str] = {}
+    trees: list[tuple[int, ast.AST]] = []
+    pending = [(number, _python(text)) for number, text in enumerate(sources, start=1)]
+    while pending:  # parse every cell (and the code inside %time / %timeit) first ...
+        number, code = pending.pop(0)
+        try:
+            tree = ast.parse(code)
+        except SyntaxError as error:
+            return f"cell {number}: code that does not parse ({error.msg}, line {error.lineno})"
+        trees.append((number, tree))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and (nested := _magic_code(node)[1]) is not None:
+                pending.append((number, nested))
+    found = [(number, node) for number, tree in trees for node in ast.walk(tree)]
+    for number, node in found:  # ... then every import, so an alias is known wherever it is used ...
+        if problem := _import_node_problem(node, modules):
+            return f"cell {number}, line {getattr(node, 'lineno', '?')}: {problem}"
+    allowed_magics: set[int] = set()
+    for number, node in found:  # ... then everything else
+        if problem := _node_problem(node, allowed_magics):
+            return f"cell {number}, line {getattr(node, 'lineno', '?')}: {problem}"
+    return None
