@@ -110,9 +110,10 @@ class CleanTests:
                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
         km.transport, km.ip = "ipc", os.path.join(ipc, "socket")
         km.connection_file = os.path.join(ipc, "connection.json")
-        box = Sandbox(workdir=workdir, ipc_dir=ipc, readonly=tuple(p for p in self.readonly.split(os.pathsep) if p),
-                      uid=TEST_UID_BASE + os.getpid() % 400_000_000, isolate=self.isolate,
-                      limits=Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size))
+        limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
+        readonly = tuple(p for p in self.readonly.split(os.pathsep) if p)
+        box = Sandbox(workdir=workdir, ipc_dir=ipc, readonly=readonly,
+                      uid=TEST_UID_BASE + os.getpid() % 400_000_000, isolate=self.isolate, limits=limits)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), ENV_VAR: box.to_env(),
                "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         await ensure_async(km.start_kernel(env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]))
@@ -128,7 +129,8 @@ class CleanTests:
     async def _catch_up(self, index: int) -> None:
         while self._tkm is not None and not self._tests_lost and self._setup_done < len(self._setup_sources):
             self._setup_done += 1
-            await self._run_in_tests(_scratch(self._setup_sources[self._setup_done - 1]), index, snapshot=True)
+            source = self._setup_sources[self._setup_done - 1]
+            await self._run_in_tests(_scratch(source), index, snapshot=True)
 
     async def _stop_test_kernel(self, keep: bool = False) -> None:
         """Shut the test kernel down, or (``keep``) keep it for this process's next notebook."""
@@ -163,7 +165,8 @@ class CleanTests:
             with self._on_test_kernel():
                 await self.async_execute_cell(cell, index, store_history=False)
                 if snapshot:
-                    await self.async_execute_cell(_scratch(_REMOTE + "snapshot()"), index, store_history=False)
+                    remember = _scratch(_REMOTE + "snapshot()")
+                    await self.async_execute_cell(remember, index, store_history=False)
         except Exception as problem:  # the test kernel died or hung: only the grader's code runs there
             self.log.error("test kernel lost (%s); a fresh one replaces it", problem)
             cell.outputs.append(new_output("error", ename="GraderError", evalue="the test kernel was lost",
@@ -287,7 +290,8 @@ class CleanTests:
         if room:
             self._test_cell.outputs.append(new_output("stream", name="stdout", text=text[:room] + "\n"))
         if len(text) > room:
-            self._output_dropped[self._test_index] = self._output_dropped.get(self._test_index, 0) + len(text) - room
+            dropped = self._output_dropped.get(self._test_index, 0)
+            self._output_dropped[self._test_index] = dropped + len(text) - room
 
     async def _ask_student(self, code: str) -> tuple[str, str]:
         """Run ``code`` in the student kernel until the test's deadline: (printed text, problem or "")."""
@@ -322,11 +326,12 @@ class CleanTests:
         deadline = time.monotonic() + self.kill_grace
         while time.monotonic() < deadline:
             try:
-                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=max(0.1, deadline - time.monotonic())))
+                wait = max(0.1, deadline - time.monotonic())
+                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=wait))
             except Exception:  # queue.Empty
                 continue
             if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
-                return f"the student's code ran past the test's time limit ({self.timeout} s) and was interrupted"
+                return f"the student's code ran past the test's time limit ({self.timeout} s); interrupted"
         self._student_lost = True
         with contextlib.suppress(Exception):
             await ensure_async(km.shutdown_kernel(now=True))

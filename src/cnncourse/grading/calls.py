@@ -151,7 +151,11 @@ def _refused_by_identity(functions: list[object], hint: str) -> Iterator[None]:
     previous = sys.getprofile()
 
     def hook(frame, event, arg):  # noqa: ANN001, ANN202
-        name = codes.get(frame.f_code) if event == "call" else builtins.get(id(arg)) if event == "c_call" else None
+        name = None
+        if event == "call":
+            name = codes.get(frame.f_code)
+        elif event == "c_call":
+            name = builtins.get(id(arg))
         if name is not None:
             sys.setprofile(previous)
             raise AssertionError(f"this part must not call {name}. {hint}".rstrip())

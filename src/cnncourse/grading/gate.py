@@ -18,7 +18,8 @@ import ast
 
 __all__ = ["ALLOWED_ROOTS", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "back_door"]
 
-ALLOWED_ROOTS = frozenset({"__future__", "torch", "math", "random", "numpy", "itertools", "collections", "typing",
+ALLOWED_ROOTS = frozenset({"__future__", "torch", "math", "random", "numpy", "itertools", "collections",
+                           "typing",
                            "dataclasses", "matplotlib", "cnncourse", "statistics", "fractions", "time",
                            "functools", "operator", "string", "textwrap", "pprint", "decimal"})
 DENIED_MODULES = ("cnncourse.grading",)
@@ -51,12 +52,13 @@ def _magic_code(node: ast.Call) -> tuple[str | None, str | None]:
     args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
     if func.attr in ("run_line_magic", "run_cell_magic") and args and args[0] in _MAGICS_HARMLESS:
         return "", None
-    if func.attr == "run_line_magic" and len(args) == 2 and args[0] in _MAGICS_WITH_CODE and args[1] is not None:
+    with_code = bool(args) and args[0] in _MAGICS_WITH_CODE
+    if func.attr == "run_line_magic" and len(args) == 2 and with_code and args[1] is not None:
         words = args[1].split()
         while words and (words[0].startswith("-") or words[0].isdigit()):
             words.pop(0)  # options such as -n 10 -r 3
         return "", " ".join(words)
-    if func.attr == "run_cell_magic" and len(args) == 3 and args[0] in _MAGICS_WITH_CODE and args[2] is not None:
+    if func.attr == "run_cell_magic" and len(args) == 3 and with_code and args[2] is not None:
         return "", args[2]
     what = args[0] if args and args[0] else func.attr
     return f"the IPython command {what!r}", None

@@ -72,7 +72,8 @@ def observe_here(fn: Callable[..., Any], args: tuple, kwargs: dict, refuse: Sequ
         result = fn(*args, **kwargs)
     seen = Observation(result, args=tuple(args) if return_args else ())
     if recorder is not None:
-        seen.names, seen.products, seen.convolutions = recorder.names, recorder.products, recorder.convolutions
+        seen.names, seen.products = recorder.names, recorder.products
+        seen.convolutions = recorder.convolutions
     return seen
 
 

@@ -1,0 +1,231 @@
+"""The clean test kernel's protocol, in one process: stand-ins, safe data, the gate (issue 9).
+
+Both sides are wired back to back here: the test kernel's ``input()`` is replaced by a function
+that runs the student side's ``serve`` on a separate namespace, exactly the text the grader
+would forward. The two-kernel engine itself is exercised by tests/test_hostile.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import io
+import json
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import cnncourse.grading.agent as agent
+import cnncourse.grading.remote as remote
+from autograder.names import free_names, is_setup_cell, is_test_cell
+from cnncourse.grading import call_refusing, check_matrix_product, observe
+from cnncourse.grading.gate import back_door
+from cnncourse.grading.wire import MAX_BYTES, WireError, from_text, to_text
+
+
+@pytest.fixture
+def student(monkeypatch) -> dict:
+    """A student namespace served through the agent, and a test namespace for begin_test_cell."""
+    students: dict = {}
+    tests: dict = {}
+    monkeypatch.setattr(agent, "user_namespace", lambda: students)
+    monkeypatch.setattr(remote, "_namespace", lambda: tests)
+    monkeypatch.setattr(remote, "_pristine", None)
+    remote._student_code.clear()
+    remote._watch.clear()
+
+    def forward(prompt: str) -> str:
+        assert prompt.startswith(remote.PROMPT)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            agent.serve(prompt[len(remote.PROMPT):])
+        text = out.getvalue()
+        return text[text.rindex(agent.BEGIN) + len(agent.BEGIN):text.rindex(agent.END)]
+
+    monkeypatch.setattr(builtins, "input", forward)
+    students["__tests__"] = tests
+    return students
+
+
+def test_free_names_are_read_but_never_bound_in_the_cell():
+    source = ("import torch\nfrom cnncourse.grading import check_close as cc\nh, w = X_diag.shape\n"
+              "def f(n, *a, k=K, **kw):\n    return n + helper(a)\nfor i in range(3):\n    cc(i, Y)\n"
+              "try:\n    pass\nexcept ValueError as error:\n    print(error)\n[z for z in zs]\n")
+    assert free_names(source) == ["K", "ValueError", "X_diag", "Y", "helper", "print", "range", "zs"]
+    assert free_names("%timeit x") == []  # not Python: nothing fetched, the cell fails on its own
+
+
+def test_setup_and_test_cells_are_told_apart_by_their_nbgrader_metadata():
+    def cell(**meta):
+        return {"cell_type": "code", "source": "", "metadata": {"nbgrader": meta}}
+
+    from nbformat import from_dict
+
+    assert is_test_cell(from_dict(cell(grade=True, solution=False, grade_id="t", locked=True)))
+    assert not is_test_cell(from_dict(cell(grade=True, solution=True, grade_id="a")))
+    assert is_setup_cell(from_dict(cell(grade=False, solution=False, locked=True, grade_id="setup")))
+    # a locked cell without a grade_id: nbgrader's gradebook did not know it
+    assert not is_setup_cell(from_dict(cell(grade=False, solution=False, locked=True)))
+    assert not is_setup_cell(from_dict(cell(grade=False, solution=False, locked=False, grade_id="s")))
+
+
+def test_wire_carries_safe_data_and_refuses_code():
+    value = ("D", [("x", ("d", torch.arange(3.0))), ("p", ("d", nn.Parameter(torch.ones(2))))])
+    back = from_text(to_text(value))
+    assert torch.equal(back[1][0][1][1], torch.arange(3.0))
+    assert isinstance(back[1][1][1][1], nn.Parameter)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with pytest.raises(WireError, match="not safe data"):
+        from_text(base64.b64encode(pickle.dumps(Evil())).decode())
+    with pytest.raises(WireError, match="not base64"):
+        from_text("not base64!")
+    with pytest.raises(WireError, match="larger"):
+        to_text(torch.zeros(MAX_BYTES // 4 + 1))
+
+
+def test_data_arrives_as_copies_and_objects_as_stand_ins(student):
+    student["X_diag"] = torch.ones(3, 4)
+    student["answer"] = "B"
+    student["shape"] = torch.Size([2, 3])
+
+    def double(X):
+        return 2 * X
+
+    student["double"] = double
+    student["block"] = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    remote.begin_test_cell(["X_diag", "answer", "shape", "double", "block", "missing", "print"])
+    tests = student["__tests__"]
+    assert type(tests["X_diag"]) is torch.Tensor and tests["X_diag"] is not student["X_diag"]
+    assert tests["answer"] == "B" and tests["shape"] == torch.Size([2, 3])
+    assert "missing" not in tests and "print" not in tests
+    fn, block = tests["double"], tests["block"]
+    assert isinstance(fn, remote.RemoteCallable) and torch.equal(fn(torch.ones(2)), torch.full((2,), 2.0))
+    assert isinstance(block, nn.Sequential) and not isinstance(block, nn.Linear)
+    assert [layer.__class__.__name__ for layer in block] == ["Conv2d", "ReLU"]
+    assert list(block)[0].kernel_size == (3, 3) and len(block) == 2
+    state = block.state_dict()
+    assert set(state) == {"0.weight", "0.bias"} and type(state["0.weight"]) is torch.Tensor
+    assert block(torch.zeros(1, 1, 5, 5)).shape == (1, 2, 3, 3)
+    assert getattr(block, "conv3", "missing") == "missing"  # AttributeError crosses as AttributeError
+
+
+def test_a_new_test_cell_starts_from_the_setup_namespace(student):
+    tests = student["__tests__"]
+    tests["torch"] = torch
+    remote.snapshot()
+    student["K"] = torch.ones(1)
+    tests["leftover"] = 1  # a name an earlier test cell bound
+    tests["torch"] = None  # ... or rebound
+    remote.begin_test_cell(["K", "torch"])
+    assert "leftover" not in tests and tests["torch"] is torch  # torch: the setup cell's, never the student's
+    assert torch.equal(tests["K"], torch.ones(1))
+
+
+def test_exceptions_of_student_code_arrive_as_the_nearest_builtin(student):
+    class OddSizeError(ValueError):
+        pass
+
+    def conv_out_size(n):
+        if n < 0:
+            raise OddSizeError(f"n = {n} is negative")
+        raise KeyboardInterrupt  # a BaseException that is not an Exception
+
+    student["conv_out_size"] = conv_out_size
+    remote.begin_test_cell(["conv_out_size"])
+    fn = student["__tests__"]["conv_out_size"]
+    with pytest.raises(ValueError, match="n = -1 is negative"):
+        fn(-1)
+    with pytest.raises(remote.StudentKernelError, match="KeyboardInterrupt"):
+        fn(1)
+
+
+def test_a_handle_claiming_to_be_a_tensor_is_no_tensor():
+    tensor_mro = [["torch", "Tensor"], ["builtins", "object"]]
+    forged = remote.decode(("r", 1, {"mro": tensor_mro, "callable": False}))
+    assert not isinstance(forged, torch.Tensor)
+    lazy_mro = [["torch.nn.parameter", "UninitializedParameter"]]
+    lazy = remote.decode(("r", 2, {"mro": lazy_mro, "callable": False}))
+    assert isinstance(lazy, nn.parameter.UninitializedParameter)  # claiming to be lazy can only fail a check
+    with pytest.raises(remote.StudentKernelError, match="module"):
+        remote.decode(("m", "torch"))
+
+
+def test_refusals_and_recording_happen_in_the_student_kernel(student):
+    import torch.nn.functional as F
+
+    def ready_made(X, K, conv=F.conv2d):  # a reference taken before the refusal: still refused
+        return conv(X[None], K)[0]
+
+    def one_product(X, K):
+        windows = torch.stack([X[:, i:i + 2].reshape(-1) for i in range(3)], 1)  # (4, 3)
+        return (K.reshape(1, -1) @ windows).reshape(1, 3)
+
+    student.update(ready_made=ready_made, one_product=one_product)
+    remote.begin_test_cell(["ready_made", "one_product"])
+    tests = student["__tests__"]
+    with pytest.raises(AssertionError, match="must not call conv2d"):
+        call_refusing(["conv2d"], tests["ready_made"], torch.ones(1, 3, 3), torch.ones(1, 1, 2, 2))
+    seen = observe(tests["one_product"], torch.ones(2, 4), torch.ones(2, 2), record=True)
+    assert seen.names.count("matmul") + seen.names.count("__matmul__") == 1 and len(seen.products) == 1
+    result = check_matrix_product("one_product", tests["one_product"], torch.randn(2, 4), torch.randn(2, 2))
+    assert result.shape == (1, 3)
+
+
+def test_watched_checks_fail_when_the_notebook_has_a_back_door(student):
+    def honest(X):
+        return X + 1
+
+    student["honest"] = honest
+    remote.begin_test_cell(["honest"])
+    fn = student["__tests__"]["honest"]
+    cells = ["import torch\nx = 1", "import sys\nsys.setprofile(None)"]
+    text = base64.b64encode(json.dumps(cells).encode()).decode()
+    remote.set_student_code(text)
+    with pytest.raises(AssertionError, match="cell 2, line 1: import sys"):
+        call_refusing(["conv2d"], fn, torch.ones(1))
+    assert torch.equal(fn(torch.ones(1)), torch.full((1,), 2.0))  # plain calls are checked by value
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\nfrom torch import nn\nimport torch.nn.functional as F\nY = F.relu(torch.ones(2))",
+    "%timeit -n 10 -r 2 corr2d(X, K)",
+    "%matplotlib inline\nimport matplotlib.pyplot as plt",
+    "%%time\nx = 1",
+    "from __future__ import annotations\nclass A(nn.Module):\n    def __init__(self):\n"
+    "        super().__init__()\n        self._cache = {}",
+    "from cnncourse.functional import corr2d\nfrom typing import Any",
+])
+def test_the_gate_lets_honest_code_through(source):
+    assert back_door([source]) is None
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("import sys", "import sys"),
+    ("import cnncourse.grading.observe as o", "cnncourse.grading"),
+    ("from cnncourse import grading", "from cnncourse import grading"),
+    ("exec('1')", "exec"),
+    ("getattr(F, 'con' + 'v2d')", "getattr"),
+    ("x.__dict__", "__dict__"),
+    ("torch._C._foo", "_foo"),
+    ("t = torch\nt.ops.aten.convolution", ".ops"),
+    ("!ls", "'ls'"),
+    ("%run other.py", "'run'"),
+    ("%timeit exec('x')", "exec"),
+    ("%%time\nimport sys", "import sys"),
+    ("from torch.overrides import TorchFunctionMode", "torch.overrides"),
+    ("import threading", "import threading"),
+    ("def f():\n    import ctypes", "line 2: import ctypes"),
+    ("type(x).__mro__", "__mro__"),
+    ("get_ipython().events", "get_ipython"),
+    ("def broken(:", "does not parse"),
+])
+def test_the_gate_names_each_back_door(source, found):
+    problem = back_door(["x = 1", source])
+    assert problem is not None and problem.startswith("cell 2") and found in problem
