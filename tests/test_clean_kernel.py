@@ -32,10 +32,8 @@ def student(monkeypatch) -> dict:
     students: dict = {}
     tests: dict = {}
     monkeypatch.setattr(agent, "user_namespace", lambda: students)
-    monkeypatch.setattr(remote, "_namespace", lambda: tests)
-    monkeypatch.setattr(remote, "_pristine", None)
-    remote._student_code.clear()
-    remote._watch.clear()
+    monkeypatch.setattr(remote, "namespace", lambda: tests)
+    remote.forget_submission()  # no namespace, student code or verdict of an earlier test
 
     def forward(prompt: str) -> str:
         assert prompt.startswith(remote.PROMPT)

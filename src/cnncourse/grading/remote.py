@@ -25,8 +25,8 @@ from cnncourse.grading.observe import Observation
 from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
-           "encode_argument", "observe_remote", "remember_start", "forget_submission", "set_student_code",
-           "watch_problem", "snapshot", "begin_test_cell", "stand_in_class"]
+           "encode_argument", "observe_remote", "namespace", "remember_start", "forget_submission",
+           "set_student_code", "watch_problem", "snapshot", "begin_test_cell", "stand_in_class"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
@@ -230,7 +230,8 @@ def observe_remote(fn: Remote, args: tuple, kwargs: dict, options: dict) -> Obse
     return seen
 
 
-def _namespace() -> dict:
+def namespace() -> dict:
+    """The test kernel's namespace (IPython's ``user_ns``)."""
     return get_ipython().user_ns  # type: ignore[name-defined]  # noqa: F821 (the test kernel is IPython)
 
 
@@ -243,13 +244,13 @@ def _restore(namespace: dict, saved: dict) -> None:
 def remember_start() -> None:
     """Remember the namespace of the freshly started kernel (see :func:`forget_submission`)."""
     _start.clear()
-    _start.update(_namespace())
+    _start.update(namespace())
 
 
 def forget_submission() -> None:
     """Back to the kernel's starting namespace: nothing of the last submission stays."""
     global _pristine
-    _restore(_namespace(), _start)
+    _restore(namespace(), _start)
     _pristine = None
     _student_code.clear()
     _watch.clear()
@@ -284,7 +285,7 @@ def watch_problem() -> str | None:
 def snapshot() -> None:
     """Remember the namespace as it is now (after an instructor's setup cell)."""
     global _pristine
-    _pristine = dict(_namespace())
+    _pristine = dict(namespace())
 
 
 def begin_test_cell(names: list[str]) -> None:
@@ -293,17 +294,17 @@ def begin_test_cell(names: list[str]) -> None:
     Names the setup cells defined, builtins and names the student's kernel lacks stay unbound
     from there (a NameError in the test tells the student what is missing).
     """
-    namespace = _namespace()
+    space = namespace()
     if _pristine is None:
         snapshot()
-    _restore(namespace, _pristine)
-    wanted = [n for n in names if n.isidentifier() and n not in namespace and not hasattr(builtins, n)]
+    _restore(space, _pristine)
+    wanted = [n for n in names if n.isidentifier() and n not in space and not hasattr(builtins, n)]
     if not wanted:
         return
     found = request(("names", wanted), raw=True)
     for name, value in (found if isinstance(found, list) else ()):
         if isinstance(name, str) and name in wanted:
             try:
-                namespace[name] = decode(value)
+                space[name] = decode(value)
             except StudentKernelError:
                 continue  # a module or an unknown value: the name stays unbound
