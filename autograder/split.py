@@ -83,7 +83,7 @@ class CleanTests:
         self._tkm: AsyncKernelManager | None = None
         self._tkc = None
         self._tests_ready: asyncio.Task | None = None
-        self._setup_sources: list[str] = []
+        self._setup_sources: list[str] = self._lost_setup_cells() if self.split else []
         self._setup_done = 0  # setup cells the current test kernel has run
         self._tests_lost = False
         self._first_run = ""  # what a just-acquired test kernel runs first (remote's reset)
@@ -92,6 +92,24 @@ class CleanTests:
         self._test_deadline = 0.0
         self._test_cell: NotebookNode | None = None
         self._test_index = -1
+
+    def _lost_setup_cells(self) -> list[str]:
+        """The gradebook's setup cells that this notebook no longer has (a student deleted them):
+        the test kernel runs them first, so tests keep their imports."""
+        info = self.resources.get("nbgrader", {})
+        present = {cell.metadata["nbgrader"]["grade_id"] for cell in self.nb.cells if is_setup_cell(cell)}
+        try:
+            from nbgrader.api import Gradebook
+
+            with Gradebook(info["db_url"]) as gradebook:
+                notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+                graded = {cell.name for cell in [*notebook.grade_cells, *notebook.solution_cells]}
+                lost = sorted((cell.id, cell.source) for cell in notebook.source_cells if cell.locked
+                              and cell.cell_type == "code" and cell.name not in graded | present)
+        except Exception as problem:  # no gradebook (a bare notebook): nothing to add
+            self.log.debug("no setup cells from the gradebook: %s", problem)
+            return []
+        return [source for _, source in lost]
 
     async def _start_test_kernel(self) -> None:
         """Get a test kernel: the one this process kept (alive) or a fresh one. Runs no cell: it may

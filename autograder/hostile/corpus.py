@@ -163,6 +163,16 @@ def _posing_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
     return nb
 
 
+def _deleted_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """The read-only setup cell deleted, its code pasted at the top of the first answer cell."""
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("locked")
+              and c.cell_type == "code" and not c.metadata["nbgrader"].get("grade"))
+    setup = nb.cells.pop(at)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = setup.source + "\n" + answer.source
+    return nb
+
+
 def _raw(text: str) -> Transform:
     return lambda nb, ctx: text
 
@@ -270,6 +280,8 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
              ((x, A.FAKE_CORR2D, "after"),)),
         Case("h-posing-setup", "s-zeros", "locked cells posing as setup cells fake the corr2d oracle",
              notebook=_posing_setup),
+        Case("h-deleted-setup", "s-solution", "deleted the setup cell (its imports moved to an answer)",
+             notebook=_deleted_setup, exact=True),
         Case("h-forged-tensors", "s-zeros", "its kernel's agent sends stand-ins that claim to be tensors",
              ((x, A.FORGED_TENSORS, "after"),)),
         # Reading and writing what belongs to the instructor or to classmates.
