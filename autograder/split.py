@@ -19,7 +19,6 @@ import base64
 import contextlib
 import json
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -30,17 +29,13 @@ from nbclient.util import ensure_async
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from autograder.forward import StudentKernelLost, StudentRequests
 from autograder.names import free_names, is_setup_cell, is_test_cell
 from autograder.sandbox import ENV_VAR, KERNEL_NAME, Limits, Sandbox, write_kernel_spec
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE"]
 
 TEST_UID_BASE = 1_500_000_000  # test kernels' uids: never a student kernel's (see sandbox.UID_BASE)
-_PROMPT = "cnncourse-request:"  # cnncourse.grading.remote.PROMPT (the grader does not import torch)
-_FAILURE = "!"
-_BEGIN, _END = "\x02cnncourse-answer:", "\x03"  # cnncourse.grading.agent.BEGIN / END
-_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-_MAX_TEXT = 48 << 20  # characters of one answer (32 MiB of data in base64, plus printed text)
 _REMOTE = '__import__("cnncourse.grading.remote", fromlist=["x"]).'
 # The test kernel this process keeps between notebooks (it never ran student code; it forgets each
 # submission's names before the next): one start of torch per worker instead of one per notebook.
@@ -54,10 +49,6 @@ def _kill_kept() -> None:
         with contextlib.suppress(Exception):
             kc.stop_channels()
             km.provisioner.process.kill()
-
-
-class StudentKernelLost(RuntimeError):
-    """The student kernel died or was killed while answering a test cell's request."""
 
 
 async def _shutdown(km: AsyncKernelManager, kc: object) -> None:
@@ -75,7 +66,7 @@ def _errors(cell: NotebookNode) -> list[NotebookNode]:
     return [out for out in cell.outputs if out.get("output_type") == "error"]
 
 
-class CleanTests:
+class CleanTests(StudentRequests):
     """Mixin for SandboxedExecute: a test kernel beside the student kernel (``self.km``/``self.kc``)."""
 
     # ------------------------------------------------------------------ test kernel
@@ -265,94 +256,3 @@ class CleanTests:
         if self._student_lost:
             self._student_lost = False
             raise StudentKernelLost("the student kernel was lost while a test cell used it")
-
-    # ------------------------------------------------------------------ requests
-    async def _serve_requests(self) -> None:
-        while True:
-            try:
-                msg = await ensure_async(self._tkc.stdin_channel.get_msg(timeout=0.2))
-            except Exception:  # queue.Empty: nothing asked yet
-                continue
-            if msg.get("msg_type") != "input_request":
-                continue
-            prompt = str(msg.get("content", {}).get("prompt", ""))
-            reply = await self._answer(prompt[len(_PROMPT):]) if prompt.startswith(_PROMPT) else ""
-            self._tkc.input(reply)
-
-    async def _answer(self, text: str) -> str:
-        if not _BASE64.fullmatch(text) or len(text) > _MAX_TEXT:
-            return _FAILURE + "the grader refused a malformed request"
-        if self._student_lost:
-            return _FAILURE + "the student's kernel was lost earlier in this test"
-        code = f'__import__("cnncourse.grading.agent", fromlist=["serve"]).serve("{text}")'
-        printed, problem = await self._ask_student(code)
-        start = printed.rfind(_BEGIN)
-        end = printed.find(_END, start + 1) if start >= 0 else -1
-        answer = printed[start + len(_BEGIN):end] if start >= 0 and end >= 0 else ""
-        rest = printed[:start] + printed[end + 1:] if start >= 0 and end >= 0 else printed
-        self._show_student_output(rest)
-        if problem:
-            return _FAILURE + problem
-        if not answer or not _BASE64.fullmatch(answer):
-            return _FAILURE + "the student's kernel gave no readable answer"
-        return answer
-
-    def _show_student_output(self, text: str) -> None:
-        """What the student's code printed while a test used it, in the test cell (capped)."""
-        text = text.strip("\n")
-        if not text or self._test_cell is None:
-            return
-        used = self._output_used.get(self._test_index, 0)
-        room = max(0, self.output_limit - used)
-        self._output_used[self._test_index] = used + len(text)
-        if room:
-            self._test_cell.outputs.append(new_output("stream", name="stdout", text=text[:room] + "\n"))
-        if len(text) > room:
-            dropped = self._output_dropped.get(self._test_index, 0)
-            self._output_dropped[self._test_index] = dropped + len(text) - room
-
-    async def _ask_student(self, code: str) -> tuple[str, str]:
-        """Run ``code`` in the student kernel until the test's deadline: (printed text, problem or "")."""
-        km, kc = self._student
-        msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
-        chunks: list[str] = []
-        size = 0
-        while True:
-            left = self._test_deadline - time.monotonic()
-            if left <= 0:
-                return "".join(chunks), await self._stop_student(km, kc)
-            try:
-                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=min(left, 1.0)))
-            except Exception:  # queue.Empty: is the kernel still there?
-                if not await ensure_async(km.is_alive()):
-                    self._student_lost = True
-                    return "".join(chunks), ("the student's kernel died (os._exit, a crash or the memory "
-                                             "limit) while a test used it")
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg.get("msg_type"), msg.get("content", {})
-            if kind == "stream" and size < _MAX_TEXT:
-                chunks.append(str(content.get("text", "")))
-                size += len(chunks[-1])
-            elif kind == "status" and content.get("execution_state") == "idle":
-                return "".join(chunks), ""
-
-    async def _stop_student(self, km: AsyncKernelManager, kc) -> str:  # noqa: ANN001
-        """Interrupt the student kernel; kill it when it ignores that for ``kill_grace`` seconds."""
-        await ensure_async(km.interrupt_kernel())
-        deadline = time.monotonic() + self.kill_grace
-        while time.monotonic() < deadline:
-            try:
-                wait = max(0.1, deadline - time.monotonic())
-                msg = await ensure_async(kc.iopub_channel.get_msg(timeout=wait))
-            except Exception:  # queue.Empty
-                continue
-            if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
-                return f"the student's code ran past the test's time limit ({self.timeout} s); interrupted"
-        self._student_lost = True
-        with contextlib.suppress(Exception):
-            await ensure_async(km.shutdown_kernel(now=True))
-        return (f"the student's code ran past the test's time limit ({self.timeout} s) and ignored the "
-                f"interrupt; its kernel was killed")
-
