@@ -168,7 +168,14 @@ class CleanTests(StudentRequests):
             self.km, self.kc = student
 
     async def _run_in_tests(self, cell: NotebookNode, index: int, snapshot: bool = False) -> None:
-        """Run ``cell`` in the test kernel, answering its requests; a lost test kernel is replaced later."""
+        """Run ``cell`` in the test kernel, answering its requests; a lost test kernel is replaced later.
+
+        nbclient stores an executed cell at ``self.nb.cells[index]``: the notebook's own cell there
+        is put back, so a scratch cell never replaces it.
+        """
+        cells = self.nb.cells
+        position = index if 0 <= index < len(cells) else len(cells) - 1
+        original = cells[position] if cells else None
         server = asyncio.ensure_future(self._serve_requests())
         try:
             with self._on_test_kernel():
@@ -182,6 +189,8 @@ class CleanTests(StudentRequests):
                                            traceback=[f"GraderError: the test kernel was lost ({problem})"]))
             self._tests_lost = True
         finally:
+            if original is not None:
+                cells[position] = original
             server.cancel()
             with contextlib.suppress(BaseException):
                 await server
