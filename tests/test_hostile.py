@@ -136,6 +136,18 @@ def test_correct_submissions_get_full_marks(graded, assignment):
         assert batch.results["s-blank"].score == 0
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograded_notebooks_hold_the_submitted_cells_and_no_grader_code(graded, assignment):
+    """The clean test kernel's bookkeeping cells never land in (or replace cells of) a notebook."""
+    source = {p.name: read(p) for p in sorted((graded.ws.course / "source" / assignment).glob("*.ipynb"))}
+    for path in graded.alone[assignment].results["s-solution"].autograded:
+        cells = read(path).cells
+        assert len(cells) == len(source[path.name].cells), f"{path}: cells added or lost"
+        assert not [c.source for c in cells if "cnncourse.grading.remote" in c.source], f"{path}: grader code"
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in cells]
+        assert ids == [c.metadata.get("nbgrader", {}).get("grade_id") for c in source[path.name].cells]
+
+
 def test_sixty_mb_output_is_capped_in_autograded_notebook_and_feedback(graded):
     result = graded.hostile["ps1"].results["h-sixty-mb"]
     assert result.autograded and result.feedback, "h-sixty-mb has no autograded notebook or no feedback"
