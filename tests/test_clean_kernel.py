@@ -223,6 +223,12 @@ def test_the_gate_lets_honest_code_through(source):
     ("type(x).__mro__", "__mro__"),
     ("get_ipython().events", "get_ipython"),
     ("def broken(:", "does not parse"),
+    ("torch.sys.setprofile(None)", ".sys"),
+    ("import torch.nn as nn\nw = nn.modules.module.warnings", "the module warnings"),
+    ("g = (x for x in [])\nframe = g.gi_frame", ".gi_frame"),
+    ("def f():\n    pass\nf.co_code", ".co_code"),
+    ("from typing import get_type_hints", "get_type_hints"),
+    ("import operator", "import operator"),
 ])
 def test_the_gate_names_each_back_door(source, found):
     problem = back_door(["x = 1", source])

@@ -15,19 +15,28 @@ machinery (``ops``, ``overrides``, ``jit``, ...), and runs no IPython magic or s
 from __future__ import annotations
 
 import ast
+import importlib
+from types import ModuleType
 
-__all__ = ["ALLOWED_ROOTS", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "back_door"]
+__all__ = ["ALLOWED_ROOTS", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "MODULE_ATTRIBUTES", "FRAME_PREFIXES",
+           "back_door"]
 
 ALLOWED_ROOTS = frozenset({"__future__", "torch", "math", "random", "numpy", "itertools", "collections",
-                           "typing",
-                           "dataclasses", "matplotlib", "cnncourse", "statistics", "fractions", "time",
-                           "functools", "operator", "string", "textwrap", "pprint", "decimal"})
+                           "typing", "dataclasses", "matplotlib", "cnncourse", "statistics", "fractions",
+                           "time", "functools", "textwrap", "pprint", "decimal"})
 DENIED_MODULES = ("cnncourse.grading",)
 DENIED_TORCH = frozenset({"ops", "overrides", "library", "jit", "fx", "compiler", "multiprocessing",
                           "distributed"})
 BACK_DOORS = frozenset({"exec", "eval", "compile", "__import__", "getattr", "setattr", "delattr",
                         "globals", "locals", "vars", "open", "breakpoint", "get_ipython", "__builtins__",
-                        "memoryview", "attrgetter", "methodcaller"})
+                        "memoryview", "attrgetter", "methodcaller", "get_type_hints", "ForwardRef"})
+# Attributes that lead to the interpreter: modules that other modules import (``torch.sys``), and
+# frames, code and tracebacks (a frame's ``f_back.f_globals`` reaches the watcher's globals).
+MODULE_ATTRIBUTES = frozenset({"sys", "os", "builtins", "importlib", "ctypes", "gc", "inspect", "types",
+                               "subprocess", "threading", "multiprocessing", "signal", "marshal", "pickle",
+                               "shutil", "posix", "io", "runpy", "pkgutil", "site", "atexit", "faulthandler",
+                               "traceback", "weakref", "code", "codeop", "linecache", "string", "operator"})
+FRAME_PREFIXES = ("f_", "gi_", "cr_", "ag_", "tb_", "co_")
 SPECIAL_OK = frozenset({"__init__", "__name__", "__class__", "__len__", "__getitem__", "__call__",
                         "__repr__", "__str__", "__iter__", "__next__", "__doc__", "__eq__", "__hash__"})
 _MAGICS_WITH_CODE = frozenset({"time", "timeit"})
@@ -87,13 +96,35 @@ def _import_node_problem(node: ast.AST, modules: dict[str, str]) -> str | None:
             return f"from {'.' * node.level}{module} import ..."
         for alias in node.names:
             full = f"{module}.{alias.name}"
-            if alias.name == "*" or module.split(".")[0] in ("torch", "cnncourse") and _import_problem(full):
+            if alias.name == "*" or alias.name in BACK_DOORS or alias.name in MODULE_ATTRIBUTES or \
+                    module.split(".")[0] in ("torch", "cnncourse") and _import_problem(full):
                 return f"from {module} import {alias.name}"
             modules[alias.asname or alias.name] = full
     return None
 
 
-def _node_problem(node: ast.AST, allowed_magics: set[int]) -> str | None:
+def _module_chain_problem(node: ast.Attribute, modules: dict[str, object]) -> str | None:
+    """``torch.nn.x.y`` where a step is a module outside the allowed ones (resolved on real modules)."""
+    parts: list[str] = []
+    base: ast.expr = node
+    while isinstance(base, ast.Attribute):
+        parts.append(base.attr)
+        base = base.value
+    if not isinstance(base, ast.Name) or base.id not in modules:
+        return None
+    value = modules[base.id]
+    for part in reversed(parts):
+        try:
+            value = getattr(value, part)
+        except Exception:  # not there (an error at run time, not a back door)
+            return None
+        name = getattr(value, "__name__", "") if isinstance(value, ModuleType) else ""
+        if name and _import_problem(name):
+            return f"{base.id}.{'.'.join(reversed(parts))} (the module {name})"
+    return None
+
+
+def _node_problem(node: ast.AST, allowed_magics: set[int], modules: dict[str, object]) -> str | None:
     """The problem with one node that is not an import (``allowed_magics``: ids of magic-call names)."""
     if isinstance(node, ast.Name) and node.id in BACK_DOORS and id(node) not in allowed_magics:
         return node.id
@@ -101,10 +132,13 @@ def _node_problem(node: ast.AST, allowed_magics: set[int]) -> str | None:
         if node.attr.startswith("__") and node.attr not in SPECIAL_OK:
             return f".{node.attr}"
         own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-        if node.attr.startswith("_") and not node.attr.startswith("__") and not own:
+        private = node.attr.startswith("_") and not node.attr.startswith("__")
+        if not own and (private or node.attr.startswith(FRAME_PREFIXES) or node.attr in MODULE_ATTRIBUTES):
             return f".{node.attr}"
         if node.attr in DENIED_TORCH:
             return f".{node.attr}"
+        if problem := _module_chain_problem(node, modules):
+            return problem
     if isinstance(node, ast.Call):
         problem, _ = _magic_code(node)
         if problem == "":
@@ -113,13 +147,33 @@ def _node_problem(node: ast.AST, allowed_magics: set[int]) -> str | None:
     return None
 
 
-def back_door(sources: list[str]) -> str | None:
+def _loaded(names: dict[str, str]) -> dict[str, object]:
+    """The imported modules (or their attributes) bound to ``names``, imported here when allowed."""
+    found: dict[str, object] = {}
+    for alias, path in names.items():
+        module_path, _, attribute = path.rpartition(".")
+        for candidate, tail in ((path, ""), (module_path, attribute)):
+            if candidate and not _import_problem(candidate):
+                try:
+                    value = importlib.import_module(candidate)
+                    found[alias] = getattr(value, tail) if tail else value
+                    break
+                except Exception:  # not importable here: its attributes stay unresolved
+                    continue
+    return found
+
+
+def back_door(sources: list[str], modules: dict[str, object] | None = None) -> str | None:
     """The first way ``sources`` (a notebook's student code cells) could change how it is watched.
+
+    Args:
+        sources: the code cells, in order.
+        modules: names the instructor's setup cells bound to modules (``torch``, ``F``, ...).
 
     Returns:
         ``None`` when there is none, else ``"cell N, line L: what"`` (N counts the given cells from 1).
     """
-    modules: dict[str, str] = {}
+    imported: dict[str, str] = {}
     trees: list[tuple[int, ast.AST]] = []
     pending = [(number, _python(text)) for number, text in enumerate(sources, start=1)]
     while pending:  # parse every cell (and the code inside %time / %timeit) first ...
@@ -134,10 +188,11 @@ def back_door(sources: list[str]) -> str | None:
                 pending.append((number, nested))
     found = [(number, node) for number, tree in trees for node in ast.walk(tree)]
     for number, node in found:  # ... then every import, so an alias is known wherever it is used ...
-        if problem := _import_node_problem(node, modules):
+        if problem := _import_node_problem(node, imported):
             return f"cell {number}, line {getattr(node, 'lineno', '?')}: {problem}"
+    known = {name: m for name, m in (modules or {}).items() if isinstance(m, ModuleType)} | _loaded(imported)
     allowed_magics: set[int] = set()
     for number, node in found:  # ... then everything else
-        if problem := _node_problem(node, allowed_magics):
+        if problem := _node_problem(node, allowed_magics, known):
             return f"cell {number}, line {getattr(node, 'lineno', '?')}: {problem}"
     return None

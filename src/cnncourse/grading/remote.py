@@ -276,9 +276,12 @@ def watch_problem() -> str | None:
     See :mod:`cnncourse.grading.gate`; the verdict is computed once per submission.
     """
     if "verdict" not in _watch:
+        from types import ModuleType
+
         from cnncourse.grading.gate import back_door
 
-        _watch["verdict"] = back_door(_student_code)
+        setup = {name: value for name, value in (_pristine or {}).items() if isinstance(value, ModuleType)}
+        _watch["verdict"] = back_door(_student_code, setup)
     return _watch["verdict"]
 
 
