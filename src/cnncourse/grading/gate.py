@@ -18,15 +18,23 @@ import ast
 import importlib
 from types import ModuleType
 
-__all__ = ["ALLOWED_ROOTS", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "MODULE_ATTRIBUTES", "FRAME_PREFIXES",
-           "back_door"]
+__all__ = ["ALLOWED_MODULES", "BACK_DOORS", "DENIED_TORCH", "SPECIAL_OK", "MODULE_ATTRIBUTES",
+           "FRAME_PREFIXES", "back_door"]
 
-ALLOWED_ROOTS = frozenset({"__future__", "torch", "math", "random", "numpy", "itertools", "collections",
-                           "typing", "dataclasses", "matplotlib", "cnncourse", "statistics", "fractions",
-                           "time", "functools", "textwrap", "pprint", "decimal"})
+# The modules student code may reach, by import or as an attribute (torch.nn.functional): the
+# course's tools and nothing that reaches the interpreter (torch.utils.cpp_extension,
+# numpy.ctypeslib, ...). cnncourse's own packages, except its grading, are allowed too.
+ALLOWED_MODULES = frozenset({
+    "__future__", "math", "random", "itertools", "collections", "collections.abc", "typing", "dataclasses",
+    "statistics", "fractions", "time", "functools", "textwrap", "pprint", "decimal", "numbers",
+    "torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.modules", "torch.nn.parameter",
+    "torch.linalg", "torch.fft", "torch.special", "torch.optim", "torch.autograd", "torch.cuda",
+    "torch.backends", "torch.distributions", "torch.testing", "torch.random", "torch.types",
+    "numpy", "numpy.linalg", "numpy.random", "matplotlib", "matplotlib.pyplot",
+})
 DENIED_MODULES = ("cnncourse.grading",)
 DENIED_TORCH = frozenset({"ops", "overrides", "library", "jit", "fx", "compiler", "multiprocessing",
-                          "distributed"})
+                          "distributed", "utils", "hub", "package"})
 BACK_DOORS = frozenset({"exec", "eval", "compile", "__import__", "getattr", "setattr", "delattr",
                         "globals", "locals", "vars", "open", "breakpoint", "get_ipython", "__builtins__",
                         "memoryview", "attrgetter", "methodcaller", "get_type_hints", "ForwardRef"})
@@ -35,7 +43,9 @@ BACK_DOORS = frozenset({"exec", "eval", "compile", "__import__", "getattr", "set
 MODULE_ATTRIBUTES = frozenset({"sys", "os", "builtins", "importlib", "ctypes", "gc", "inspect", "types",
                                "subprocess", "threading", "multiprocessing", "signal", "marshal", "pickle",
                                "shutil", "posix", "io", "runpy", "pkgutil", "site", "atexit", "faulthandler",
-                               "traceback", "weakref", "code", "codeop", "linecache", "string", "operator"})
+                               "traceback", "weakref", "code", "codeop", "linecache", "string", "operator",
+                               "ctypeslib", "cpp_extension", "load_inline", "load_library", "cdll", "CDLL",
+                               "pythonapi", "dlopen"})
 FRAME_PREFIXES = ("f_", "gi_", "cr_", "ag_", "tb_", "co_")
 SPECIAL_OK = frozenset({"__init__", "__name__", "__class__", "__len__", "__getitem__", "__call__",
                         "__repr__", "__str__", "__iter__", "__next__", "__doc__", "__eq__", "__hash__"})
@@ -74,12 +84,19 @@ def _magic_code(node: ast.Call) -> tuple[str | None, str | None]:
 
 
 def _import_problem(name: str) -> str | None:
-    if name.split(".")[0] not in ALLOWED_ROOTS or name.startswith(DENIED_MODULES):
-        return f"import {name}"
-    parts = name.split(".")
-    if parts[0] == "torch" and len(parts) > 1 and (parts[1] in DENIED_TORCH or parts[1].startswith("_")):
-        return f"import {name}"
-    return None
+    """Why student code may not reach the module ``name`` (None: it may)."""
+    if name in ALLOWED_MODULES or name.startswith("cnncourse") and not name.startswith(DENIED_MODULES) \
+            and not any(part.startswith("_") for part in name.split(".")):
+        return None
+    return f"import {name}"
+
+
+def _imported_is_module(module: str, name: str) -> bool:
+    """Whether ``from module import name`` binds a module (resolved here, on the real module)."""
+    try:
+        return isinstance(getattr(importlib.import_module(module), name), ModuleType)
+    except Exception:  # not there: an ImportError at run time, not a back door
+        return False
 
 
 def _import_node_problem(node: ast.AST, modules: dict[str, str]) -> str | None:
@@ -96,8 +113,9 @@ def _import_node_problem(node: ast.AST, modules: dict[str, str]) -> str | None:
             return f"from {'.' * node.level}{module} import ..."
         for alias in node.names:
             full = f"{module}.{alias.name}"
-            if alias.name == "*" or alias.name in BACK_DOORS or alias.name in MODULE_ATTRIBUTES or \
-                    module.split(".")[0] in ("torch", "cnncourse") and _import_problem(full):
+            name = alias.name
+            named = name == "*" or name.startswith("_") or name in BACK_DOORS or name in MODULE_ATTRIBUTES
+            if named or _imported_is_module(module, alias.name) and _import_problem(full):
                 return f"from {module} import {alias.name}"
             modules[alias.asname or alias.name] = full
     return None
