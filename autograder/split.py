@@ -35,7 +35,9 @@ from autograder.sandbox import ENV_VAR, KERNEL_NAME, Limits, Sandbox, write_kern
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE"]
 
-TEST_UID_BASE = 1_500_000_000  # test kernels' uids: never a student kernel's (see sandbox.UID_BASE)
+# Test kernels' uids: above every student kernel's (sandbox.run_uid stays below 2,000,000,000) and
+# below 2**31 (tools that read uids as signed ints); one per grading process (pids < 40,000,000).
+TEST_UID_BASE = 2_100_000_000
 _REMOTE = '__import__("cnncourse.grading.remote", fromlist=["x"]).'
 # The test kernel this process keeps between notebooks (it never ran student code; it forgets each
 # submission's names before the next): one start of torch per worker instead of one per notebook.
@@ -122,7 +124,7 @@ class CleanTests(StudentRequests):
         limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
         readonly = tuple(p for p in self.readonly.split(os.pathsep) if p)
         box = Sandbox(workdir=workdir, ipc_dir=ipc, readonly=readonly,
-                      uid=TEST_UID_BASE + os.getpid() % 400_000_000, isolate=self.isolate, limits=limits)
+                      uid=TEST_UID_BASE + os.getpid() % 40_000_000, isolate=self.isolate, limits=limits)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), ENV_VAR: box.to_env(),
                "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         await ensure_async(km.start_kernel(env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]))

@@ -236,3 +236,12 @@ def test_the_gate_lets_honest_code_through(source):
 def test_the_gate_names_each_back_door(source, found):
     problem = back_door(["x = 1", source])
     assert problem is not None and problem.startswith("cell 2") and found in problem
+
+
+def test_test_kernels_never_share_a_uid_with_student_kernels():
+    from autograder.sandbox import KERNELS_PER_TASK, run_uid
+    from autograder.split import TEST_UID_BASE
+
+    highest_student = max(run_uid(task, pid) for pid in (0, 99_999, 199_999) for task in (0, 624, 625))
+    assert highest_student + KERNELS_PER_TASK < TEST_UID_BASE
+    assert TEST_UID_BASE + 40_000_000 < 2**31  # signed 32-bit uids stay valid
