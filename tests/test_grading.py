@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import math
 import warnings
 
@@ -12,6 +15,7 @@ import cnncourse.functional
 from cnncourse import grading
 from cnncourse.grading import (
     answer_digest,
+    call_batch_norm,
     check_choice,
     check_close,
     check_difference_kernel,
@@ -27,6 +31,7 @@ from cnncourse.grading import (
     no_modules_built,
     normalise_answer,
     quiet,
+    random_batch_norm_inputs,
     ready_made_refused,
     torch_calls,
 )
@@ -265,11 +270,11 @@ def test_check_pool_refuses_pytorch_pooling_inside_the_students_function():
         return torch.nn.functional.max_pool2d(X[None, None], pool_size, stride=stride or pool_size)[0, 0]
 
     with pytest.raises(AssertionError, match="must not call max_pool2d"):
-        check_pool(cheat, {}, torch.randn(4, 4), 2)
+        check_pool(cheat, torch.randn(4, 4), 2)
     def by_hand(X, pool_size, stride=None, padding=0, mode="max"):
         return X.unfold(0, pool_size, pool_size).unfold(1, pool_size, pool_size).amax(dim=(-2, -1))
 
-    check_pool(by_hand, {}, torch.randn(4, 6), 2)
+    check_pool(by_hand, torch.randn(4, 6), 2)
 
 
 def test_every_public_name_is_exported():
@@ -304,3 +309,56 @@ def test_ready_made_refused_leaves_a_submodule_that_shares_a_refused_name_alone(
         with pytest.raises(AssertionError, match="must not call conv2d"):
             torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
     assert torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1)).shape == (1, 1, 2, 2)
+
+
+class _LooksLike:
+    """Like a clean-kernel stand-in: ``type()`` says nothing, ``__class__`` names the remote class."""
+
+    def __init__(self, cls: type, items: tuple = ()) -> None:
+        self._cls, self._items = cls, items
+
+    @property
+    def __class__(self) -> type:  # noqa: D105
+        return self._cls
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self._items)
+
+
+def test_check_layers_reads_the_class_a_stand_in_reports_not_its_type():
+    kinds = ["Conv2d", "ReLU", "MaxPool2d"]
+    layers = (_LooksLike(torch.nn.Conv2d), _LooksLike(torch.nn.ReLU), _LooksLike(torch.nn.MaxPool2d))
+    check_layers("net", _LooksLike(torch.nn.Sequential, layers), kinds, "idea")
+    with pytest.raises(AssertionError, match="layer 1 of net is a Sigmoid"):
+        sigmoid = _LooksLike(torch.nn.Sigmoid)
+        check_layers("net", _LooksLike(torch.nn.Sequential, (layers[0], sigmoid, layers[2])), kinds, "idea")
+    with pytest.raises(AssertionError, match="should return an nn.Sequential, got ModuleList"):
+        check_layers("net", _LooksLike(torch.nn.ModuleList, layers), kinds, "idea")
+
+
+def test_call_batch_norm_names_an_argument_changed_in_place_and_accepts_fresh_tensors():
+    inputs = random_batch_norm_inputs((4, 3), torch.Generator().manual_seed(0))
+
+    def in_place(X, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+        running_mean.mul_(1 - momentum).add_(momentum * X.mean(dim=0))
+        return X, running_mean, running_var
+
+    def fresh(X, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+        return X.clone(), running_mean.clone(), running_var.clone()
+
+    with pytest.raises(AssertionError, match="changed its argument running_mean in place"):
+        call_batch_norm(in_place, *[t.clone() for t in inputs], training=True)
+    Y, mean, var = call_batch_norm(fresh, *inputs, training=True)
+    assert torch.equal(Y, inputs[0]) and torch.equal(mean, inputs[3])
+    with pytest.raises(AssertionError, match="should return a tuple"):
+        call_batch_norm(lambda *args, **kwargs: list(fresh(*args, **kwargs)), *inputs, training=True)
+
+
+@pytest.mark.parametrize("module", ["checks", "choices", "diagonal", "differences", "modules", "pooling",
+                                    "normalization", "products"])
+def test_checks_that_receive_student_objects_never_ask_their_type(module):
+    """A stand-in's type() is Remote: checks read ``__class__`` (DEVELOPERS.md, test-cell rule 2)."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(f"cnncourse.grading.{module}")))
+    calls = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "type"]
+    assert not calls, f"cnncourse.grading.{module} calls type() on lines {calls}"

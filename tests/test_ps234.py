@@ -5,21 +5,33 @@ scores exactly ``PARTIAL["expected_score"]``.
 The release is made by nbgrader's own ClearSolutions and ClearHiddenTests preprocessors (what
 ``generate_assignment`` runs), the cells are found by ``autograder.course.cells`` and the reference
 answers by ``autograder.regions.reference_source``, so this checks what the real pipeline grades.
-Cells run with ``exec`` in one namespace per run (no kernel, no nbgrader); while editing a notebook
+Cells run with ``exec`` in one namespace per run, installed as ``__main__`` for the grading helpers
+that look up the notebook's namespace (no kernel, no nbgrader); while editing a notebook
 this answers in seconds what ``python -m autograder validate|students`` answers in minutes.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
+import builtins
+import contextlib
 import copy
+import io
+import json
 import re
+import sys
+import types
 import warnings
 
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
+import cnncourse.grading.agent as agent
+import cnncourse.grading.remote as remote
 from autograder import mutants
 from autograder.course import assignments, cells, read, source_notebooks
+from autograder.names import free_names, is_setup_cell, is_test_cell
 from autograder.regions import reference_source
 
 ASSIGNMENTS = assignments()
@@ -43,60 +55,111 @@ def _reference_answers(assignment: str) -> dict[str, str]:
             if c.is_answer and c.cell_type == "code"}
 
 
-def _run(assignment: str, answers: dict[str, str]) -> dict[str, tuple[float, str | None]]:
+def _exec(source: str, name: str, namespace: dict) -> str | None:
+    """Run ``source`` in ``namespace``: None, or the error it raised as ``"Type: message"``."""
+    try:
+        exec(compile(source, name, "exec"), namespace)  # noqa: S102
+    except Exception as exc:  # noqa: BLE001 - a failing cell is data here
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _forward(prompt: str) -> str:
+    """The grader's part: a test namespace's request answered by the student side's ``serve``."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        agent.serve(prompt[len(remote.PROMPT):])
+    text = out.getvalue()
+    return text[text.rindex(agent.BEGIN) + len(agent.BEGIN):text.rindex(agent.END)]
+
+
+Results = dict[str, tuple[float, str | None]]  # test grade_id -> (points, None or the error it raised)
+
+
+def _run(assignment: str, answers: dict[str, str], split: bool = False) -> Results:
     """Execute the source notebook with ``answers`` in its answer cells and the source's test cells.
+
+    Without ``split`` every cell runs in one namespace (a student's own run, ``nbgrader validate``).
+    With ``split`` the test cells run as ``python -m autograder grade`` runs them: in a namespace of
+    their own holding only what the setup cells defined, their free names fetched from the
+    student's namespace as copies or stand-ins through the real request protocol
+    (:mod:`cnncourse.grading.remote` and :mod:`cnncourse.grading.agent`, wired back to back), and
+    the gate judging the submission's own code cells.
 
     Returns:
         For every graded test cell, its points and None (passed) or the error it raised.
     """
     nb = _notebook(assignment)
     by_index = {c.index: c for c in cells(nb)}
-    namespace: dict = {"__name__": "__main__"}
+    main = types.ModuleType("__main__")  # the notebook's namespace, where grading helpers look for aliases
+    student = vars(main)
+    tests = {"__name__": "__main__"} if split else student
+    sources = [answers.get(by_index[i].grade_id, raw.source) if i in by_index and by_index[i].is_answer
+               else raw.source for i, raw in enumerate(nb.cells)]
     results = {}
     with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "__main__", main)
         mp.setenv("NBGRADER_EXECUTION", "autograde")
         mp.setenv("MPLBACKEND", "agg")
+        if split:
+            mp.setattr(agent, "user_namespace", lambda: student)
+            mp.setattr(remote, "namespace", lambda: tests)
+            mp.setattr(builtins, "input", _forward)
+            remote.forget_submission()
+            own = [source for raw, source in zip(nb.cells, sources, strict=True) if raw.cell_type == "code"
+                   and not is_test_cell(raw) and not is_setup_cell(raw)]
+            remote.set_student_code(base64.b64encode(json.dumps(own).encode()).decode("ascii"))
         for index, raw in enumerate(nb.cells):
             if raw.cell_type != "code":
                 continue
             cell = by_index.get(index)
-            answer = cell is not None and cell.is_answer
-            source = answers.get(cell.grade_id, raw.source) if answer else raw.source
-            try:
-                exec(compile(source, cell.grade_id if cell else f"cell {index}", "exec"), namespace)  # noqa: S102
-                error = None
-            except Exception as exc:  # noqa: BLE001 - a failing cell is data here
-                error = f"{type(exc).__name__}: {exc}"
+            name = cell.grade_id if cell else f"cell {index}"
+            if split and is_test_cell(raw):
+                remote.begin_test_cell(free_names(raw.source))
+                error = _exec(raw.source, name, tests)
+            else:
+                error = _exec(sources[index], name, student)
+                if split and is_setup_cell(raw):
+                    _exec(raw.source, name, tests)
+                    remote.snapshot()
             if cell is not None and cell.is_test and cell.points > 0:
                 results[cell.grade_id] = (cell.points, error)
+        if split:
+            remote.forget_submission()
     return results
 
 
-def _score(results: dict[str, tuple[float, str | None]]) -> float:
+def _score(results: Results) -> float:
     return sum(points for points, error in results.values() if error is None)
 
 
+SETTINGS = [pytest.param(False, id="one-kernel"), pytest.param(True, id="split")]
+
+
+@pytest.mark.parametrize("split", SETTINGS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_answers_pass_every_test_cell(assignment):
-    results = _run(assignment, _reference_answers(assignment))
+def test_reference_answers_pass_every_test_cell(assignment, split):
+    results = _run(assignment, _reference_answers(assignment), split)
     failed = {gid: error for gid, (_, error) in results.items() if error}
     assert results and not failed
 
 
+@pytest.mark.parametrize("split", SETTINGS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_released_stubs_fail_every_test_cell(assignment):
-    results = _run(assignment, _released_answers(assignment))
+def test_released_stubs_fail_every_test_cell(assignment, split):
+    results = _run(assignment, _released_answers(assignment), split)
     passed = [gid for gid, (_, error) in results.items() if error is None]
     assert results and not passed
 
 
+@pytest.mark.parametrize("split", SETTINGS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_partial_student_scores_what_partial_promises(assignment):
+def test_partial_student_scores_what_partial_promises(assignment, split):
     spec = mutants.load(assignment)
     answers = _released_answers(assignment)
     reference = _reference_answers(assignment)
     answers |= {gid: spec.replacements.get(gid, reference[gid]) for gid in spec.solved}
-    assert _score(_run(assignment, answers)) == spec.expected_score
+    assert _score(_run(assignment, answers, split)) == spec.expected_score
 
 
 def _mutant_cases():
@@ -107,13 +170,16 @@ def _mutant_cases():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "name"), list(_mutant_cases()))
-def test_every_mutant_loses_points_with_a_message(assignment, name):
+def test_every_mutant_loses_the_same_points_with_a_message_in_both_settings(assignment, name):
     answers = _reference_answers(assignment) | mutants.load(assignment).mutants[name]
-    results = _run(assignment, answers)
-    lost = {gid: error for gid, (_, error) in results.items() if error}
-    assert lost, f"{assignment} mutant {name!r} keeps full marks"
-    # A failure explains itself: an AssertionError from the checks, or the student's own error.
-    assert all(error.split(":", 1)[1].strip() for error in lost.values()), lost
+    lost = {}
+    for split in (False, True):
+        results = _run(assignment, answers, split)
+        lost[split] = {gid: error for gid, (_, error) in results.items() if error}
+        assert lost[split], f"{assignment} mutant {name!r} keeps full marks (split={split})"
+        # A failure explains itself: an AssertionError from the checks, or the student's own error.
+        assert all(error.split(":", 1)[1].strip() for error in lost[split].values()), lost[split]
+    assert lost[False].keys() == lost[True].keys(), lost
 
 
 _OPTION = re.compile(r"^\* \*\*([A-Z])\.\*\* (.*)$")
@@ -167,3 +233,52 @@ def test_no_option_is_identifiable_by_its_length_or_letter_style(assignment, gra
     wrong = [len(text) for letter, text in options.items() if letter != right]
     assert len(options[right]) <= LENGTH_MARGIN * max(wrong), (len(options[right]), wrong)
     assert len(options[right]) >= min(wrong) / LENGTH_MARGIN, (len(options[right]), wrong)
+
+
+def _bound_names(source: str) -> set[str]:
+    """Names ``source`` binds anywhere (assignments, definitions, imports, parameters, loop targets)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython syntax in a notebook's own cell: it defines nothing a test may read
+        return set()
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound
+
+
+def _test_cells():
+    """(assignment, grade_id, source, names the setup and reference answer cells define) per test cell."""
+    for assignment in ASSIGNMENTS:
+        nb = _notebook(assignment)
+        defined = set(dir(builtins))
+        for raw in nb.cells:
+            if raw.cell_type == "code" and is_setup_cell(raw):
+                defined |= _bound_names(raw.source)
+            elif raw.cell_type == "code" and raw.metadata.get("nbgrader", {}).get("solution"):
+                defined |= _bound_names(reference_source(raw.source))
+        for raw in nb.cells:
+            if is_test_cell(raw):
+                grade_id = raw.metadata["nbgrader"]["grade_id"]
+                yield pytest.param(assignment, grade_id, raw.source, defined, id=f"{assignment}-{grade_id}")
+
+
+@pytest.mark.parametrize(("assignment", "grade_id", "source", "defined"), list(_test_cells()))
+def test_test_cells_follow_the_clean_kernel_rules(assignment, grade_id, source, defined):
+    """DEVELOPERS.md, "Test-cell rules": what a test cell may do so it grades the same in one kernel
+    and in the clean test kernel, where student objects are stand-ins and data arrives as copies."""
+    tree = ast.parse(source)
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    # Rule 1: no namespace tables; refusals happen where the student's function lives (observe & co.).
+    assert not names & {"globals", "locals", "vars"}, f"{grade_id} reads a namespace table"
+    # Rule 2: type() of a stand-in is Remote; use x.__class__.__name__ or isinstance.
+    assert "type" not in names, f"{grade_id} calls type(); use x.__class__.__name__ or isinstance"
+    # Rule 4: every name it reads comes from the cell itself, the setup cells or an answer cell,
+    # never from an earlier test cell (the clean kernel forgets those).
+    unknown = sorted(set(free_names(source)) - defined)
+    assert not unknown, f"{grade_id} reads {unknown}, defined by no setup or answer cell"

@@ -33,7 +33,7 @@ def check_tensor_like(name: str, value: object, shape: Sequence[int] | None = No
                       dtype_floating: bool = True, ndim: int | None = None) -> None:
     """Check that ``value`` is a tensor (floating point, of a given rank or shape)."""
     if not isinstance(value, torch.Tensor):
-        raise AssertionError(f"{name} should be a torch.Tensor, but it is a {type(value).__name__}")
+        raise AssertionError(f"{name} should be a torch.Tensor, but it is a {value.__class__.__name__}")
     if ndim is not None and value.dim() != ndim:
         raise AssertionError(f"{name} should be a {ndim}-D tensor, but it has shape {tuple(value.shape)}")
     if shape is not None:

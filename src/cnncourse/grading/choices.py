@@ -41,7 +41,7 @@ def normalise_answer(value: object) -> str:
             return _canonical_number(float(text))
         except ValueError:
             return text
-    raise TypeError(f"expected a letter or a number, got {type(value).__name__}")
+    raise TypeError(f"expected a letter or a number, got {value.__class__.__name__}")
 
 
 def answer_digest(value: object, salt: str) -> str:

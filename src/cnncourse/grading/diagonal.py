@@ -45,7 +45,7 @@ def diagonal_edge_problem(X: object, min_size: int = 6, min_run: int = 3) -> str
     does not count as an edge.
     """
     if not isinstance(X, torch.Tensor):
-        return f"X_diag should be a torch.Tensor, but it is a {type(X).__name__}"
+        return f"X_diag should be a torch.Tensor, but it is a {X.__class__.__name__}"
     if X.dim() != 2:
         return f"X_diag should be a 2-D image (height, width), but it has shape {tuple(X.shape)}"
     if not X.is_floating_point():

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from cnncourse.grading.observe import observe
+
 __all__ = ["reference_batch_norm", "random_batch_norm_inputs", "call_batch_norm"]
 
 _ARGUMENTS = ("X", "gamma", "beta", "running_mean", "running_var")
@@ -42,14 +44,21 @@ def random_batch_norm_inputs(shape: tuple[int, ...], generator: torch.Generator,
 def call_batch_norm(fn: Callable[..., Any], X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
                     running_mean: torch.Tensor, running_var: torch.Tensor, training: bool,
                     momentum: float = 0.1, eps: float = 1e-5, name: str = "batch_norm_student") -> tuple:
-    """Call the student's batch norm; check it returns three values and changes no argument in place."""
+    """Call the student's batch norm; check it returns three values and changes no argument in place.
+
+    The arguments are read back where ``fn`` ran (:func:`cnncourse.grading.observe.observe` with
+    ``return_args``): in a clean test kernel the student's function gets copies, so only the
+    student's kernel can tell whether it changed them.
+    """
     inputs = (X, gamma, beta, running_mean, running_var)
     before = [t.clone() for t in inputs]
-    result = fn(X, gamma, beta, running_mean, running_var, training, momentum=momentum, eps=eps)
+    seen = observe(fn, *inputs, training, momentum=momentum, eps=eps, return_args=True)
+    result = seen.result
     if not isinstance(result, tuple) or len(result) != 3:
         raise AssertionError(f"{name} should return a tuple (Y, new_running_mean, new_running_var)")
-    for argument, old, new in zip(_ARGUMENTS, before, inputs, strict=True):
-        if not torch.equal(old, new):
+    after = (*seen.args, *[None] * len(_ARGUMENTS))[:len(_ARGUMENTS)]  # None: not read back
+    for argument, old, new in zip(_ARGUMENTS, before, after, strict=True):
+        if not isinstance(new, torch.Tensor) or new.shape != old.shape or not torch.equal(old, new):
             raise AssertionError(f"{name} changed its argument {argument} in place; compute new tensors and "
                                  "return them")
     return result

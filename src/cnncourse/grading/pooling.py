@@ -8,8 +8,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from cnncourse.grading.calls import ready_made_refused
 from cnncourse.grading.checks import check_close
+from cnncourse.grading.observe import call_refusing
 
 __all__ = ["POOLING_READY_MADE", "torch_pool", "check_pool"]
 
@@ -30,19 +30,22 @@ def torch_pool(X: torch.Tensor, pool_size: Any, stride: int | None = None, paddi
     return pooled[0, 0]
 
 
-def check_pool(fn: Callable[..., Any], namespace: dict, X: torch.Tensor, pool_size: Any,
-               stride: int | None = None, padding: int = 0, mode: str = "max", hint: str = "",
-               name: str = "pool2d_student") -> None:
+def check_pool(fn: Callable[..., Any], X: torch.Tensor, pool_size: Any, stride: int | None = None,
+               padding: int = 0, mode: str = "max", hint: str = "", name: str = "pool2d_student") -> None:
     """Compare ``fn(X, pool_size, stride=, padding=, mode=)`` with PyTorch, ready-made pooling refused.
+
+    The ready-made pooling functions are refused where ``fn`` runs, under any alias in the
+    notebook's namespace (:func:`cnncourse.grading.observe.call_refusing`), so this works on a
+    student's function here and on a stand-in for one in the student's kernel.
 
     Args:
         fn: the student's pooling function.
-        namespace: the notebook's ``globals()``, where aliases of ready-made pooling are refused too.
         hint: what to look at when the values differ.
+        name: how the message names ``fn``.
     """
     expected = torch_pool(X, pool_size, stride, padding, mode)
-    with ready_made_refused(POOLING_READY_MADE, namespace, hint="write the pooling loop yourself"):
-        got = fn(X, pool_size, stride=stride, padding=padding, mode=mode)
+    got = call_refusing(POOLING_READY_MADE, fn, X, pool_size, stride=stride, padding=padding, mode=mode,
+                        hint="write the pooling loop yourself")
     call = (f"{name}(X of shape {tuple(X.shape)}, {pool_size}, stride={stride}, padding={padding}, "
             f"mode={mode!r})")
     check_close(call, got, expected, atol=1e-6, hint=hint + _SIZE_HINT)
