@@ -245,6 +245,7 @@ class SandboxedExecute(CleanTests, Execute):
                         await self._execute(index, deadline)
                         index += 1
                 except StudentKernelLost:  # the test cell has its error; later cells get a fresh kernel
+                    index += 1
                     restarts += 1
                     await self._kill()
                 except (DeadKernelError, KernelKilled) as problem:

@@ -88,7 +88,7 @@ class StudentRequests:
         while True:
             left = self._test_deadline - time.monotonic()
             if left <= 0:
-                return "".join(chunks), await self._stop_student(km, kc)
+                return "".join(chunks), await self._stop_student(km, kc, msg_id)
             try:
                 msg = await ensure_async(kc.iopub_channel.get_msg(timeout=min(left, 1.0)))
             except Exception:  # queue.Empty: is the kernel still there?
@@ -106,7 +106,7 @@ class StudentRequests:
             elif kind == "status" and content.get("execution_state") == "idle":
                 return "".join(chunks), ""
 
-    async def _stop_student(self, km: AsyncKernelManager, kc) -> str:  # noqa: ANN001
+    async def _stop_student(self, km: AsyncKernelManager, kc, msg_id: str) -> str:  # noqa: ANN001
         """Interrupt the student kernel; kill it when it ignores that for ``kill_grace`` seconds."""
         await ensure_async(km.interrupt_kernel())
         deadline = time.monotonic() + self.kill_grace
@@ -116,7 +116,8 @@ class StudentRequests:
                 msg = await ensure_async(kc.iopub_channel.get_msg(timeout=wait))
             except Exception:  # queue.Empty
                 continue
-            if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
+            mine = msg.get("parent_header", {}).get("msg_id") == msg_id  # not the interrupt request's
+            if mine and msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
                 return f"the student's code ran past the test's time limit ({self.timeout} s); interrupted"
         self._student_lost = True
         with contextlib.suppress(Exception):
