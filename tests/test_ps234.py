@@ -1,13 +1,16 @@
-"""All four problem sets, run in-process: the reference answers pass every test cell, the released
-stubs fail every one, each mutant of ``autograder/mutants`` loses points, and the partial student
-scores exactly ``PARTIAL["expected_score"]``.
+"""All four problem sets, run in-process, in both settings a test cell meets: the reference answers
+pass every test cell, the released stubs fail every one, each mutant of ``autograder/mutants`` loses
+the same points with a message in both, and the partial student scores exactly
+``PARTIAL["expected_score"]``. Every test cell also follows DEVELOPERS.md's test-cell rules.
 
 The release is made by nbgrader's own ClearSolutions and ClearHiddenTests preprocessors (what
 ``generate_assignment`` runs), the cells are found by ``autograder.course.cells`` and the reference
 answers by ``autograder.regions.reference_source``, so this checks what the real pipeline grades.
-Cells run with ``exec`` in one namespace per run, installed as ``__main__`` for the grading helpers
-that look up the notebook's namespace (no kernel, no nbgrader); while editing a notebook
-this answers in seconds what ``python -m autograder validate|students`` answers in minutes.
+Cells run with ``exec`` (no kernel, no nbgrader): in one namespace, installed as ``__main__`` for the
+grading helpers that look up the notebook's namespace (a student's own run, ``nbgrader validate``), or
+split, test cells in a namespace of their own fed through the clean test kernel's request protocol
+(``python -m autograder grade``). While editing a notebook this answers in seconds what
+``python -m autograder validate|students`` answers in minutes.
 """
 
 from __future__ import annotations
