@@ -245,3 +245,13 @@ def test_test_kernels_never_share_a_uid_with_student_kernels():
     highest_student = max(run_uid(task, pid) for pid in (0, 99_999, 199_999) for task in (0, 624, 625))
     assert highest_student + KERNELS_PER_TASK < TEST_UID_BASE
     assert TEST_UID_BASE + 40_000_000 < 2**31  # signed 32-bit uids stay valid
+
+
+def test_refuse_in_adds_modules_to_torch_and_the_library():
+    import torch.nn.functional as F
+
+    def uses_conv(X):
+        return F.conv2d(X, torch.ones(1, 1, 1, 1))
+
+    with pytest.raises(AssertionError, match="must not call conv2d"):
+        call_refusing(["conv2d"], uses_conv, torch.ones(1, 1, 2, 2), refuse_in=["cnncourse.models"])

@@ -64,8 +64,8 @@ def observe_here(fn: Callable[..., Any], args: tuple, kwargs: dict, refuse: Sequ
     """:func:`observe` for a function that lives in this process."""
     with contextlib.ExitStack() as stack:
         if refuse:
-            stack.enter_context(ready_made_refused(list(refuse), user_namespace(), *_modules(refuse_in),
-                                                   hint=hint))
+            everywhere = _modules(["torch.nn.functional", "torch", "cnncourse.functional", *refuse_in])
+            stack.enter_context(ready_made_refused(list(refuse), user_namespace(), *everywhere, hint=hint))
         if forbid_modules:
             stack.enter_context(no_modules_built(forbid_modules))
         recorder = stack.enter_context(ProductRecorder()) if record else None
