@@ -140,7 +140,7 @@ def test_correct_submissions_get_full_marks(graded, assignment):
 def test_autograded_notebooks_hold_the_submitted_cells_and_no_grader_code(graded, assignment):
     """The clean test kernel's bookkeeping cells never land in (or replace cells of) a notebook."""
     source = {p.name: read(p) for p in sorted((graded.ws.course / "source" / assignment).glob("*.ipynb"))}
-    for path in graded.alone[assignment].results["s-solution"].autograded:
+    for path in graded.hostile[assignment].results["s-solution"].autograded:  # in graded.ws
         cells = read(path).cells
         assert len(cells) == len(source[path.name].cells), f"{path}: cells added or lost"
         assert not [c.source for c in cells if "cnncourse.grading.remote" in c.source], f"{path}: grader code"
