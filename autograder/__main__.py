@@ -16,11 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import mutation, simulate, validate
 from autograder.course import COURSE, assignments
 from autograder.grade import Options, grade_assignment
 from autograder.sandbox import SandboxUnavailable
-from autograder.students import Student, grade
 from autograder.table import format_table, verdict
 from autograder.workspace import NbgraderFailed, workspace
 
@@ -53,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _grade(assignment: str, run_simulate: bool, run_mutants: bool, args: argparse.Namespace):
     """One workspace and one autograde run for the synthetic students and/or the mutants."""
+    from autograder import mutation, simulate  # imported here: `grade` should not wait for them
+    from autograder.students import Student, grade
+
     with workspace([assignment], course=args.course, timeout=args.timeout, keep=args.keep) as ws:
         ws.nbgrader("generate_assignment", assignment)
         students: list[Student] = []
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     timings = []
     if args.command in ("validate", "all"):
         start = time.perf_counter()
+        from autograder import validate
+
         passed, steps = validate.run(chosen, course=args.course, keep=args.keep)
         timings.append(("validate", time.perf_counter() - start))
         ok &= passed

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-from nbformat import NotebookNode
+if TYPE_CHECKING:  # nbformat takes a second to import: `grade` loads it in its workers first
+    from nbformat import NotebookNode
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
@@ -30,6 +31,8 @@ def source_notebooks(assignment: str, source: Path = SOURCE) -> list[Path]:
 
 
 def read(path: Path) -> NotebookNode:
+    import nbformat
+
     return nbformat.read(path, as_version=4)
 
 

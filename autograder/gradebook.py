@@ -15,12 +15,17 @@ import shutil
 import warnings
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-from sqlalchemy.exc import SAWarning
-
 from autograder.workspace import tools_on_path
 
 __all__ = ["make_template", "read_scores", "record", "has_submission", "max_score"]
+
+
+def _nbgrader() -> tuple:
+    """nbgrader's Gradebook and MissingEntry, imported when first needed (1.7 s: ``grade`` starts its
+    workers first, so their imports and this one overlap)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    return Gradebook, MissingEntry
 
 
 def _signature(source) -> str:
@@ -45,6 +50,7 @@ def make_template(db_url: str, course_id: str, assignment: str, target: Path,
     Raises:
         SystemExit: when the course gradebook does not know the assignment.
     """
+    Gradebook, MissingEntry = _nbgrader()
     tools_on_path()
     with Gradebook(db_url, course_id) as main:
         try:
@@ -68,6 +74,7 @@ def make_template(db_url: str, course_id: str, assignment: str, target: Path,
 
 def _copy_assignment(source, assignment: str, course_id: str, target: Path) -> None:
     """Create the gradebook at ``target`` and copy ``source`` (an Assignment row) into it."""
+    Gradebook = _nbgrader()[0]
     with Gradebook(f"sqlite:///{target}", course_id) as copy:
         copy.add_assignment(assignment, duedate=source.duedate)
         for nb in source.notebooks:
@@ -96,6 +103,7 @@ def _copy_assignment(source, assignment: str, course_id: str, target: Path) -> N
 
 def read_scores(db_url: str, assignment: str, student: str) -> dict:
     """One submission of a private gradebook as plain data (see :func:`record`)."""
+    Gradebook = _nbgrader()[0]
     tools_on_path()
     with Gradebook(db_url) as gb:
         submission = gb.find_submission(assignment, student)
@@ -125,6 +133,8 @@ def record(db_url: str, course_id: str, assignment: str, student: str, scores: d
 
     ``scores=None`` records a submission that could not be graded: every cell scores zero.
     """
+    Gradebook = _nbgrader()[0]
+    from sqlalchemy.exc import SAWarning
     tools_on_path()
     with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush notices, as in autograde
@@ -145,6 +155,7 @@ def record(db_url: str, course_id: str, assignment: str, student: str, scores: d
 
 
 def has_submission(db_url: str, course_id: str, assignment: str, student: str) -> bool:
+    Gradebook, MissingEntry = _nbgrader()
     tools_on_path()
     with Gradebook(db_url, course_id) as gb:
         try:
@@ -155,6 +166,7 @@ def has_submission(db_url: str, course_id: str, assignment: str, student: str) -
 
 
 def max_score(db_url: str, course_id: str, assignment: str) -> float:
+    Gradebook = _nbgrader()[0]
     tools_on_path()
     with Gradebook(db_url, course_id) as gb:
         return float(gb.find_assignment(assignment).max_score)

@@ -25,8 +25,6 @@ import traceback
 import warnings
 from pathlib import Path
 
-import nbformat
-from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.files import copy_regular_files
@@ -40,6 +38,12 @@ FAILURE_NAMES = {
     "CellTimeoutError": "timed out",
     "NotRun": "not run",
 }
+
+
+def _nbformat():  # noqa: ANN202 (imported late: the parent only needs WorkerProcess from here)
+    import nbformat
+
+    return nbformat
 
 
 def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -67,7 +71,7 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
             path.unlink()
             continue
         try:
-            nb = nbformat.read(path, as_version=4)
+            nb = _nbformat().read(path, as_version=4)
             if not isinstance(nb.get("cells"), list):
                 raise ValueError("no list of cells")
         except Exception as error:  # any parse failure: JSON, schema, encoding
@@ -120,7 +124,7 @@ def _failures(folder: Path) -> list[str]:
     """Cells the grader had to stop: ``test_x killed``, ``x_answer died``..."""
     found = []
     for path in sorted(folder.glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
+        for cell in _nbformat().read(path, as_version=4).cells:
             names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
             for ename in sorted(names & FAILURE_NAMES.keys()):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
@@ -245,6 +249,8 @@ class WorkerProcess:
 def main() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything printed by nbgrader or its tools goes to the log, not the protocol
+    from sqlalchemy.exc import SAWarning
+
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
     import nbgrader.converters  # noqa: F401  (about 2 s: paid while the parent prepares, not per task)
