@@ -80,7 +80,6 @@ class CleanTests(StudentRequests):
         self._setup_done = 0  # setup cells the current test kernel has run
         self._tests_lost = False
         self._first_run = ""  # what a just-acquired test kernel runs first (remote's reset)
-        self._code_sent = False  # the test kernel has this notebook's student code (for the gate)
         self._student_lost = False
         self._test_deadline = 0.0
         self._test_cell: NotebookNode | None = None
@@ -141,7 +140,7 @@ class CleanTests(StudentRequests):
         while self._tkm is not None and not self._tests_lost and self._setup_done < len(self._setup_sources):
             self._setup_done += 1
             source = self._setup_sources[self._setup_done - 1]
-            await self._run_in_tests(_scratch(source), index, snapshot=True)
+            await self._run_in_tests(_scratch(f"{_REMOTE}before_setup()\n{source}"), index)
 
     async def _stop_test_kernel(self, keep: bool = False) -> None:
         """Shut the test kernel down, or (``keep``) keep it for this process's next notebook."""
@@ -169,7 +168,7 @@ class CleanTests(StudentRequests):
         finally:
             self.km, self.kc = student
 
-    async def _run_in_tests(self, cell: NotebookNode, index: int, snapshot: bool = False) -> None:
+    async def _run_in_tests(self, cell: NotebookNode, index: int) -> None:
         """Run ``cell`` in the test kernel, answering its requests; a lost test kernel is replaced later.
 
         nbclient stores an executed cell at ``self.nb.cells[index]``: the notebook's own cell there
@@ -182,9 +181,6 @@ class CleanTests(StudentRequests):
         try:
             with self._on_test_kernel():
                 await self.async_execute_cell(cell, index, store_history=False)
-                if snapshot:
-                    remember = _scratch(_REMOTE + "snapshot()")
-                    await self.async_execute_cell(remember, index, store_history=False)
         except Exception as problem:  # the test kernel died or hung: only the grader's code runs there
             self.log.error("test kernel lost (%s); a fresh one replaces it", problem)
             cell.outputs.append(new_output("error", ename="GraderError", evalue="the test kernel was lost",
@@ -212,8 +208,8 @@ class CleanTests(StudentRequests):
             self._tests_ready = asyncio.ensure_future(self._start_test_kernel())
         await self._tests_ready
         if self._first_run:
-            first = _scratch(_REMOTE + self._first_run)
-            self._code_sent = False
+            code = f'{self._first_run}; {_REMOTE}set_student_code("{self._student_code()}")'
+            first = _scratch(_REMOTE + code)
             self._first_run, self._setup_done = "", 0
             await self._run_in_tests(first, -1)
             if self._tests_lost or _errors(first):
@@ -221,9 +217,6 @@ class CleanTests(StudentRequests):
                 await self._drop_lost_tests()
                 raise RuntimeError(f"the test kernel could not be reset ({_errors(first)[:1]})")
         await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
-        if not self._code_sent:
-            self._code_sent = True
-            await self._run_in_tests(_scratch(f'{_REMOTE}set_student_code("{self._student_code()}")'), -1)
 
     def _student_code(self) -> str:
         """The submission's code cells (neither test nor setup cells) as base64 JSON, for the gate."""
@@ -247,19 +240,15 @@ class CleanTests(StudentRequests):
             return
         timeout = max(1, min(self.timeout or 60, int(deadline - time.monotonic()) + 1))
         self._test_deadline = time.monotonic() + timeout
-        self._test_cell, self._test_index = cell, index
         names = [n for n in free_names(cell.source) if n.isidentifier()]
-        begin = _scratch(f"{_REMOTE}begin_test_cell({names!r})")
+        # One execution: a first line binds the cell's names, then the cell itself (one line lower).
+        run = _scratch(f"{_REMOTE}begin_test_cell({names!r})\n{cell.source}")
+        self._test_cell, self._test_index = run, index
         saved = self.timeout
-        self.timeout = timeout + int(self.kill_grace) + 3
+        self.timeout = timeout + int(self.kill_grace) + 3  # the student kernel's limit ends first
         try:
-            await self._run_in_tests(begin, index)
-            if _errors(begin):
-                cell.outputs = _errors(begin)
-                self.code_cells_executed += 1
-            else:  # the student kernel's time limit ends first, so the test hears why
-                self.timeout = max(1, int(self._test_deadline - time.monotonic() + self.kill_grace) + 3)
-                await self._run_in_tests(cell, index)
+            await self._run_in_tests(run, index)
+            cell.outputs, cell.execution_count = run.outputs, run.execution_count
         finally:
             self.timeout = saved
             self._test_cell = None

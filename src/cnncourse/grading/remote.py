@@ -26,12 +26,14 @@ from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
            "encode_argument", "observe_remote", "namespace", "remember_start", "forget_submission",
-           "set_student_code", "watch_problem", "snapshot", "begin_test_cell", "stand_in_class"]
+           "set_student_code", "watch_problem", "before_setup", "snapshot", "begin_test_cell",
+           "stand_in_class"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
 _TRUSTED_ROOTS = {"torch", "cnncourse", "builtins", "collections"}  # classes rebuilt from these only
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
+_setup_ran: list[bool] = [False]  # a setup cell ran since the last snapshot
 _start: dict[str, Any] = {}  # the namespace as the kernel started
 _student_code: list[str] = []  # the submission's code cells (not the instructor's), for the gate
 _watch: dict[str, str | None] = {}  # the gate's verdict on _student_code, once computed
@@ -252,6 +254,7 @@ def forget_submission() -> None:
     global _pristine
     _restore(namespace(), _start)
     _pristine = None
+    _setup_ran[0] = False
     _student_code.clear()
     _watch.clear()
     _stand_ins.clear()  # no gc.collect(): 90 ms a submission, and the names above are gone already
@@ -282,6 +285,14 @@ def watch_problem() -> str | None:
     return _watch["verdict"]
 
 
+def before_setup() -> None:
+    """An instructor's setup cell runs next: back to the last snapshot (nothing a test cell left), and
+    the next :func:`begin_test_cell` takes a new snapshot first."""
+    if _pristine is not None:
+        _restore(namespace(), _pristine)
+    _setup_ran[0] = True
+
+
 def snapshot() -> None:
     """Remember the namespace as it is now (after an instructor's setup cell)."""
     global _pristine
@@ -295,8 +306,9 @@ def begin_test_cell(names: list[str]) -> None:
     from there (a NameError in the test tells the student what is missing).
     """
     space = namespace()
-    if _pristine is None:
+    if _pristine is None or _setup_ran[0]:
         snapshot()
+        _setup_ran[0] = False
     _restore(space, _pristine)
     wanted = [n for n in names if n.isidentifier() and n not in space and not hasattr(builtins, n)]
     if not wanted:
