@@ -18,26 +18,23 @@ request the student's kernel could not answer (it timed out, died or was killed)
 from __future__ import annotations
 
 import builtins
-import importlib
 from typing import Any
 
 from cnncourse.grading.observe import Observation
+from cnncourse.grading.stand_ins import forget_stand_ins, stand_in_class
 from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
            "encode_argument", "observe_remote", "namespace", "remember_start", "forget_submission",
-           "set_student_code", "watch_problem", "before_setup", "snapshot", "begin_test_cell",
-           "stand_in_class"]
+           "set_student_code", "watch_problem", "before_setup", "snapshot", "begin_test_cell"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
-_TRUSTED_ROOTS = {"torch", "cnncourse", "builtins", "collections"}  # classes rebuilt from these only
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
 _setup_ran: list[bool] = [False]  # a setup cell ran since the last snapshot
 _start: dict[str, Any] = {}  # the namespace as the kernel started
 _student_code: list[str] = []  # the submission's code cells (not the instructor's), for the gate
 _watch: dict[str, str | None] = {}  # the gate's verdict on _student_code, once computed
-_stand_ins: dict[tuple, type] = {}
 
 
 class StudentKernelError(RuntimeError):
@@ -66,52 +63,6 @@ def request(message: tuple, raw: bool = False) -> Any:
     if status == "x":
         _raise_student_error(payload if isinstance(payload, dict) else {})
     return payload if raw else decode(payload)
-
-
-def _resolve(module: str, qualname: str) -> type | None:
-    if str(module).split(".")[0] not in _TRUSTED_ROOTS or "<" in str(qualname):
-        return None
-    try:
-        value: Any = importlib.import_module(module)
-        for part in str(qualname).split("."):
-            value = getattr(value, part)
-    except Exception:  # not importable here: no stand-in base from it
-        return None
-    if not isinstance(value, type) or _is_tensor_class(value):
-        return None  # tensors always travel as data: a handle claiming to be one is a forgery
-    return value
-
-
-def _is_tensor_class(cls: type) -> bool:
-    import torch
-    from torch.nn.parameter import UninitializedTensorMixin
-
-    # Lazy layers' parameters have no data to send; claiming to be one can only fail a check.
-    return issubclass(cls, torch.Tensor) and not issubclass(cls, UninitializedTensorMixin)
-
-
-def stand_in_class(mro: list) -> type:
-    """A local class for a remote object: its own class when trusted, else a subclass of the first
-    trusted class in its MRO named like the remote class (so ``isinstance`` and ``__name__`` work)."""
-    key = tuple(tuple(entry) for entry in mro)
-    if key in _stand_ins:
-        return _stand_ins[key]
-    cls: type = object
-    for index, (module, qualname) in enumerate(key):
-        found = _resolve(module, qualname)
-        if found is None:
-            continue
-        if index == 0:
-            cls = found
-            break
-        try:
-            module0, qualname0 = key[0]
-            cls = type(str(qualname0).split(".")[-1], (found,), {"__module__": str(module0)})
-            break
-        except TypeError:  # a final class such as builtins.function: try the next one
-            continue
-    _stand_ins[key] = cls
-    return cls
 
 
 class Remote:
@@ -257,7 +208,7 @@ def forget_submission() -> None:
     _setup_ran[0] = False
     _student_code.clear()
     _watch.clear()
-    _stand_ins.clear()  # no gc.collect(): 90 ms a submission, and the names above are gone already
+    forget_stand_ins()  # no gc.collect(): 90 ms a submission, and the names above are gone already
 
 
 def set_student_code(text: str) -> None:
