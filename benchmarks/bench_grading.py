@@ -5,13 +5,15 @@ and the isolation overhead per submission (sandboxed against ``--no-sandbox``). 
 seconds (user + system) of the grader's reaped child processes, since timings on a machine shared
 with other jobs say little on their own; sandboxed kernels are reaped inside their bubblewrap pid
 namespace and escape this count, so compare CPU only between nbgrader and ``--no-sandbox``.
+The run ``onekernel`` grades with the test cells in the student's kernel
+(``SandboxedExecute.split = False``, the subvertible way) to print what the clean test kernel costs.
 Asserts nothing.
 
 The 20 submissions (Section 7.2's ps1): 5 correct, 5 blank, 5 partial (the ``PARTIAL`` student of
 ``autograder/mutants/ps1.py``) and 5 wrong (the first five mutants). Every grader grades a fresh
 copy of the course with the course's own cell timeout.
 
-Run: ``.venv/bin/python benchmarks/bench_grading.py [--workers 2] [--runs serial,grade,nosandbox]``
+Run: ``.venv/bin/python benchmarks/bench_grading.py [--workers 2] [--runs serial,grade,nosandbox,onekernel]``
 """
 
 from __future__ import annotations
@@ -53,8 +55,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _grade(*extra: str, workers: int) -> Callable[[Workspace], None]:
+def _grade(*extra: str, workers: int, config: str = "") -> Callable[[Workspace], None]:
     def run(ws: Workspace) -> None:
+        if config:
+            with (ws.course / "nbgrader_config.py").open("a") as course_config:
+                course_config.write(config)
         command = [sys.executable, "-m", "autograder", "grade", "ps1", "--workers", str(workers),
                    "--course", str(ws.course), "--force", *extra]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -85,8 +90,8 @@ def measure(name: str, grader: Callable[[Workspace], None]) -> tuple[float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runs", default="serial,grade,nosandbox",
-                        help="which graders to time, comma-separated (default: all three)")
+    parser.add_argument("--runs", default="serial,grade,nosandbox,onekernel",
+                        help="which graders to time, comma-separated (default: all four)")
     args = parser.parse_args()
     tools_on_path()
     runs = args.runs.split(",")
@@ -98,11 +103,20 @@ def main() -> None:
         results["grade"] = measure(f"grade -w{args.workers}", _grade(workers=args.workers))
     if "nosandbox" in runs:
         results["nosandbox"] = measure("no sandbox", _grade("--no-sandbox", workers=args.workers))
+    if "onekernel" in runs:
+        results["onekernel"] = measure("one kernel", _grade(workers=args.workers,
+                                                          config="\nc.SandboxedExecute.split = False\n"))
     if "serial" in results and "grade" in results:
         print(f"speed-up of grade --workers {args.workers} over serial nbgrader: "
               f"{results['serial'][0] / results['grade'][0]:.2f}x wall "
               f"(CPU of nbgrader vs --no-sandbox: {results['serial'][1]:.0f} s vs "
               f"{results.get('nosandbox', (0, float('nan')))[1]:.0f} s)")
+    if "grade" in results and "onekernel" in results:
+        (wall, _, n), (wall1, _, _) = results["grade"], results["onekernel"]
+        serial = results.get("serial", (wall1,))[0]
+        print(f"clean test kernel per submission: {(wall - wall1) * args.workers / n:+.2f} s of a worker's "
+              f"wall time (test cells in the student's kernel: {serial / wall1:.2f}x serial nbgrader, "
+              "but subvertible)")
     if "grade" in results and "nosandbox" in results:
         (wall, _, n), (wall0, _, _) = results["grade"], results["nosandbox"]
         print(f"isolation overhead per submission: {(wall - wall0) * args.workers / n:+.2f} s of a worker's "
