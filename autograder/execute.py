@@ -44,7 +44,7 @@ from autograder.sandbox import (
     Sandbox,
     write_kernel_spec,
 )
-from autograder.split import CleanTests, StudentKernelLost
+from autograder.split import KERNEL_ARGUMENTS, CleanTests, StudentKernelLost
 
 __all__ = ["SandboxedExecute", "KernelKilled"]
 
@@ -91,18 +91,45 @@ class SandboxedExecute(CleanTests, Execute):
 
     # ------------------------------------------------------------------ kernel
     def create_kernel_manager(self) -> AsyncKernelManager:
+        self.km, self._ipc_dir = self._kernel_manager("kernel-")
+        return self.km
+
+    def _kernel_manager(self, prefix: str) -> tuple[AsyncKernelManager, str]:
+        """A manager for one sandboxed kernel, talking over Unix sockets in a new folder (returned)."""
         base = Path(self.scratch or tempfile.gettempdir())
         specs = write_kernel_spec(base / "kernels")
-        self._ipc_dir = tempfile.mkdtemp(prefix="kernel-", dir=base)
-        self.km = AsyncKernelManager(
+        ipc_dir = tempfile.mkdtemp(prefix=prefix, dir=base)
+        km = AsyncKernelManager(
             kernel_name=KERNEL_NAME,
             config=self.config,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
         )
-        self.km.transport = "ipc"
-        self.km.ip = os.path.join(self._ipc_dir, "socket")
-        self.km.connection_file = os.path.join(self._ipc_dir, "connection.json")
-        return self.km
+        km.transport = "ipc"
+        km.ip = os.path.join(ipc_dir, "socket")
+        km.connection_file = os.path.join(ipc_dir, "connection.json")
+        return km, ipc_dir
+
+    def _box(self, workdir: str, ipc_dir: str, uid: int) -> Sandbox:
+        """The sandbox of one kernel, with this course's read-only paths and limits."""
+        limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
+        readonly = tuple(p for p in self.readonly.split(os.pathsep) if p)
+        return Sandbox(workdir=workdir, ipc_dir=ipc_dir, readonly=readonly, uid=uid, isolate=self.isolate,
+                       limits=limits)
+
+    @staticmethod
+    def _launcher_env(box: Sandbox) -> dict[str, str]:
+        """The launcher runs on the host (it imports this package); the kernel gets a clean env."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            ENV_VAR: box.to_env(),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+
+    def _seal(self, ipc_dir: str) -> None:
+        """The kernel has bound its sockets: from now on it may not create files on the host."""
+        if self.isolate and os.geteuid() == 0:
+            os.chown(ipc_dir, 0, 0)
+            os.chmod(ipc_dir, 0o755)
 
     def _sandbox(self) -> Sandbox:
         # The kernel works in a copy: nbgrader (with the grader's rights) writes the autograded
@@ -112,34 +139,17 @@ class SandboxedExecute(CleanTests, Execute):
             source = Path(self.resources.get("metadata", {}).get("path") or os.getcwd()).resolve()
             self._run_dir = tempfile.mkdtemp(prefix="run-", dir=self.scratch or None)
             copy_regular_files(source, Path(self._run_dir))
-        workdir = self._run_dir
-        limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
-        return Sandbox(
-            workdir=workdir,
-            ipc_dir=self._ipc_dir,
-            readonly=tuple(p for p in self.readonly.split(os.pathsep) if p),
-            uid=self.uid + next(_KERNELS) % KERNELS_PER_TASK,  # a fresh uid for every kernel
-            isolate=self.isolate,
-            limits=limits,
-        )
+        uid = self.uid + next(_KERNELS) % KERNELS_PER_TASK  # a fresh uid for every kernel
+        return self._box(self._run_dir, self._ipc_dir, uid)
 
     async def async_start_new_kernel(self, **kwargs) -> None:
-        # The launcher runs on the host (it imports this package); the kernel gets a clean env.
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            ENV_VAR: self._sandbox().to_env(),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        }
-        kwargs["env"] = env
-        self.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
+        kwargs["env"] = self._launcher_env(self._sandbox())
+        self.extra_arguments = list(KERNEL_ARGUMENTS)
         await super().async_start_new_kernel(**kwargs)
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
-        if self.isolate and os.geteuid() == 0:
-            # The kernel has bound its sockets: from now on it may not create files on the host.
-            os.chown(self._ipc_dir, 0, 0)
-            os.chmod(self._ipc_dir, 0o755)
+        self._seal(self._ipc_dir)
         return kc
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> dict:
@@ -290,7 +300,6 @@ class SandboxedExecute(CleanTests, Execute):
         finally:
             self.timeout = timeout
         if self.split and is_setup_cell(cell):
-            self._failed_index = None  # the student kernel is done with it
             await self._setup_in_tests(cell, index)
 
     async def _replay(self, indices: list[int], deadline: float) -> None:

@@ -21,9 +21,7 @@ import json
 import os
 import tempfile
 import time
-from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
@@ -31,14 +29,14 @@ from nbformat.v4 import new_output
 
 from autograder.forward import StudentKernelLost, StudentRequests
 from autograder.names import free_names, is_setup_cell, is_test_cell
-from autograder.sandbox import ENV_VAR, KERNEL_NAME, Limits, Sandbox, write_kernel_spec
 
-__all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE"]
+__all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE", "KERNEL_ARGUMENTS"]
 
 # Test kernels' uids: above every student kernel's (sandbox.run_uid stays below 2,000,000,000) and
 # below 2**31 (tools that read uids as signed ints); one per grading process (pids < 40,000,000).
 TEST_UID_BASE = 2_100_000_000
 _REMOTE = '__import__("cnncourse.grading.remote", fromlist=["x"]).'
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # every grading kernel's (student and test)
 # The test kernel this process keeps between notebooks (it never ran student code; it forgets each
 # submission's names before the next): one start of torch per worker instead of one per notebook.
 _KEPT: list[tuple[AsyncKernelManager, object]] = []
@@ -112,28 +110,15 @@ class CleanTests(StudentRequests):
                 self._tkm, self._tkc, self._first_run = km, kc, "forget_submission()"
                 return
             await _shutdown(km, kc)
-        base = Path(self.scratch or tempfile.gettempdir())
-        specs = write_kernel_spec(base / "kernels")
-        ipc = tempfile.mkdtemp(prefix="tests-", dir=base)
+        km, ipc = self._kernel_manager("tests-")
         workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)  # empty: no student file
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=self.config,
-                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
-        km.transport, km.ip = "ipc", os.path.join(ipc, "socket")
-        km.connection_file = os.path.join(ipc, "connection.json")
-        limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
-        readonly = tuple(p for p in self.readonly.split(os.pathsep) if p)
-        box = Sandbox(workdir=workdir, ipc_dir=ipc, readonly=readonly,
-                      uid=TEST_UID_BASE + os.getpid() % 40_000_000, isolate=self.isolate, limits=limits)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), ENV_VAR: box.to_env(),
-               "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        await ensure_async(km.start_kernel(env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]))
+        box = self._box(workdir, ipc, TEST_UID_BASE + os.getpid() % 40_000_000)
+        await ensure_async(km.start_kernel(env=self._launcher_env(box), extra_arguments=KERNEL_ARGUMENTS))
         kc = km.client()
         kc.start_channels()
         await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
         kc.allow_stdin = True
-        if self.isolate and os.geteuid() == 0:
-            os.chown(ipc, 0, 0)
-            os.chmod(ipc, 0o755)
+        self._seal(ipc)
         self._tkm, self._tkc, self._first_run = km, kc, "remember_start()"
 
     async def _catch_up(self, index: int) -> None:

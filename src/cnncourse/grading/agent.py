@@ -32,13 +32,16 @@ def _keep(value: Any) -> int:
     return handle
 
 
+def _mro(cls: type) -> list[list[str]]:
+    return [list(class_path(base)) for base in cls.__mro__]
+
+
 def _info(value: Any) -> dict:
     try:
         text = repr(value)
     except Exception as error:  # a student's __repr__ may fail
         text = f"<{type(value).__name__} object; repr failed: {type(error).__name__}>"
-    mro = [list(class_path(cls)) for cls in type(value).__mro__]
-    return {"mro": mro, "callable": callable(value), "repr": text[:300]}
+    return {"mro": _mro(type(value)), "callable": callable(value), "repr": text[:300]}
 
 
 def encode(value: Any, budget: list[int] | None = None) -> tuple:
@@ -123,9 +126,7 @@ def serve(text: str) -> None:
     try:
         reply: tuple = ("ok", answer(from_text(text)))
     except BaseException as error:  # noqa: BLE001 (everything the student's code raises goes back)
-        kind = type(error)
-        reply = ("x", {"name": kind.__name__, "message": str(error)[:2000],
-                       "mro": [list(class_path(cls)) for cls in kind.__mro__]})
+        reply = ("x", {"name": type(error).__name__, "message": str(error)[:2000], "mro": _mro(type(error))})
     try:
         encoded = to_text(reply)
     except Exception as error:  # too large, or not safe data after all

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
@@ -12,8 +13,8 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["MATRIX_PRODUCTS", "CONVOLUTIONS", "ProductRecorder", "torch_calls", "forbid_calls",
-           "ready_made_refused", "no_modules_built"]
+__all__ = ["MATRIX_PRODUCTS", "CONVOLUTIONS", "READY_MADE_HOMES", "ProductRecorder", "torch_calls",
+           "forbid_calls", "ready_made_refused", "no_modules_built"]
 
 # Torch functions that multiply matrices (or vectors), by the name TorchFunctionMode sees.
 MATRIX_PRODUCTS = frozenset({
@@ -24,6 +25,8 @@ CONVOLUTIONS = frozenset({
     "conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d",
 })
+# Where ready-made functions live unless a check names more modules.
+READY_MADE_HOMES = ("torch.nn.functional", "torch", "cnncourse.functional")
 _WITH_BIAS = frozenset({"addmm", "addmv", "addbmm", "baddbmm"})  # (bias, A, B): the factors are A, B
 
 
@@ -121,9 +124,7 @@ def ready_made_refused(names: Sequence[str], namespace: dict, *modules: ModuleTy
         An ExitStack to use as ``with ready_made_refused(...):``.
     """
     if not modules:
-        import cnncourse.functional
-
-        modules = (torch.nn.functional, torch, cnncourse.functional)
+        modules = tuple(importlib.import_module(name) for name in READY_MADE_HOMES)
     everywhere = [*modules, *(m for m in _defining_modules(names, modules) if m not in modules)]
     stack = contextlib.ExitStack()
     originals: dict[int, object] = {}
@@ -145,8 +146,7 @@ def _refused_by_identity(functions: list[object], hint: str) -> Iterator[None]:
     Renaming module attributes misses a reference taken earlier; a profile hook sees every call:
     Python functions by their code object, C functions (torch's) by identity.
     """
-    codes = {getattr(f, "__code__", None): getattr(f, "__name__", "?") for f in functions}
-    codes.pop(None, None)
+    codes = {f.__code__: getattr(f, "__name__", "?") for f in functions if hasattr(f, "__code__")}
     builtins = {id(f): getattr(f, "__name__", "?") for f in functions if not hasattr(f, "__code__")}
     previous = sys.getprofile()
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from cnncourse.grading.calls import ProductRecorder, no_modules_built, ready_made_refused
+from cnncourse.grading.calls import READY_MADE_HOMES, ProductRecorder, no_modules_built, ready_made_refused
 
 __all__ = ["Observation", "observe", "observe_here", "call_refusing", "call_without_modules",
            "user_namespace"]
@@ -64,7 +64,7 @@ def observe_here(fn: Callable[..., Any], args: tuple, kwargs: dict, refuse: Sequ
     """:func:`observe` for a function that lives in this process."""
     with contextlib.ExitStack() as stack:
         if refuse:
-            everywhere = _modules(["torch.nn.functional", "torch", "cnncourse.functional", *refuse_in])
+            everywhere = _modules([*READY_MADE_HOMES, *refuse_in])  # refuse_in adds to the usual homes
             stack.enter_context(ready_made_refused(list(refuse), user_namespace(), *everywhere, hint=hint))
         if forbid_modules:
             stack.enter_context(no_modules_built(forbid_modules))
