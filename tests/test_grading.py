@@ -362,3 +362,10 @@ def test_checks_that_receive_student_objects_never_ask_their_type(module):
     calls = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
              and isinstance(node.func, ast.Name) and node.func.id == "type"]
     assert not calls, f"cnncourse.grading.{module} calls type() on lines {calls}"
+
+
+@pytest.mark.parametrize("fake", [torch.Size([8, 7]), (8, 7), [8, 7]])
+def test_check_shape_wants_a_tensor_not_a_shape(fake):
+    """An output that is only its shape (a network returning ``torch.Size``) is not an output."""
+    with pytest.raises(AssertionError, match="should be a torch.Tensor"):
+        check_shape("the output", fake, (8, 7))

@@ -17,7 +17,7 @@ __all__ = [
     "INPUT_TRANSFORMER", "AST_TRANSFORMER", "CUSTOM_EXC", "SHOWTRACEBACK", "TRANSFORM_CELL",
     "PRE_RUN_CELL", "POST_RUN_CELL", "SETTRACE", "GRADING_NO_OPS", "FAKE_GRADING_MODULE",
     "TORCH_ALWAYS_EQUAL", "FAKE_CORR2D", "READ_SYMLINKS", "FORGED_AUTOGRADED", "POSING_SETUP",
-    "FORGED_TENSORS", "OBSERVER_PATCHED", "CONV2D_MULTI_IN_OUT",
+    "FORGED_TENSORS", "OBSERVER_PATCHED", "CONV2D_MULTI_IN_OUT", "SHAPE_ONLY_LENET", "SHAPE_ONLY_RESIDUAL",
 ]
 
 # Every course folder this process can see: a folder holding nbgrader_config.py.
@@ -406,4 +406,36 @@ CONV2D_MULTI_IN_OUT = '''import torch.nn.functional as F
 
 def corr2d_multi_in_out_student(X, K):
     return F.conv2d(X[None], K)[0]
+'''
+# Outputs that only look right: a "network" returning the output's shape instead of an output
+# (ps3), and a residual block with the right layers whose forward returns an object with a shape.
+SHAPE_ONLY_LENET = '''import torch
+
+
+def build_modern_lenet(in_channels, num_classes, image_size):
+    return lambda X: torch.Size([X.shape[0], num_classes])
+'''
+SHAPE_ONLY_RESIDUAL = '''import torch
+from torch import nn
+
+
+class _Shaped:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+class ResidualStudent(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.out_channels, self.stride = out_channels, stride
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, stride=stride)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        needs_1x1 = in_channels != out_channels or stride != 1
+        self.conv3 = nn.Conv2d(in_channels, out_channels, 1, stride=stride) if needs_1x1 else None
+
+    def forward(self, X):
+        side = (X.shape[-1] + self.stride - 1) // self.stride
+        return _Shaped(torch.Size([X.shape[0], self.out_channels, side, side]))
 '''

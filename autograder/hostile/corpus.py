@@ -222,6 +222,12 @@ def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
                     "patched out of its kernel's observer",
                     (("multi_in_out_answer", A.OBSERVER_PATCHED + A.CONV2D_MULTI_IN_OUT, "instead"),))]
               if assignment == "ps2" else []),
+            *([Case("h-shape-only", "s-blank", "its network returns the output's shape, not an output",
+                    (("lenet_answer", A.SHAPE_ONLY_LENET, "instead"),))]
+              if assignment == "ps3" else []),
+            *([Case("h-shape-only", "s-blank", "a residual block whose forward returns a shaped object",
+                    (("residual_answer", A.SHAPE_ONLY_RESIDUAL, "instead"),))]
+              if assignment == "ps4" else []),
         ]
     return _ps1_cases(answers, reference_answers(assignment, source), test_order_of(assignment, source))
 

@@ -45,7 +45,13 @@ def check_tensor_like(name: str, value: object, shape: Sequence[int] | None = No
 
 
 def check_shape(name: str, actual: object, expected: object, hint: str = "") -> None:
-    """Check a shape; ``actual``/``expected`` are tensors or shapes, ``hint`` explains the target."""
+    """Check the shape of the tensor ``actual``; ``expected`` is a tensor or a shape, ``hint`` explains it.
+
+    ``actual`` must be a tensor: a tuple of the right numbers, or an object with a ``shape``, is not
+    an output of the right shape.
+    """
+    if not isinstance(actual, torch.Tensor):
+        raise AssertionError(f"{name} should be a torch.Tensor, but it is a {actual.__class__.__name__}")
     got, want = _shape_of(actual), _shape_of(expected)
     if got != want:
         raise AssertionError(f"{name} has shape {got} but should have shape {want}. {hint}".rstrip())
