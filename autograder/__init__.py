@@ -55,3 +55,11 @@ Mutants
   replacements are optional). Cells a synthetic student does not answer keep the release stub;
   the reference solution is the source cell with the marker lines removed.
 """
+
+import sys as _sys
+
+# jsonschema (under nbformat and nbgrader) imports the optional ``rfc3987_syntax`` for its "iri"
+# format checks, which builds a grammar for about 1 s of CPU at import; no notebook schema uses
+# those formats. Every grading process (the CLI, each worker) skips it: ``None`` in sys.modules
+# makes that import fail, and jsonschema goes without the two checks.
+_sys.modules.setdefault("rfc3987_syntax", None)

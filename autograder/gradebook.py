@@ -10,6 +10,7 @@ timestamp; manual scores stay).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import warnings
@@ -44,8 +45,9 @@ def make_template(db_url: str, course_id: str, assignment: str, target: Path,
                   cache: Path | None = None) -> None:
     """Write a SQLite gradebook at ``target`` holding only ``assignment`` from ``db_url``.
 
-    A new nbgrader gradebook costs about 3 s (it runs ``alembic``): with ``cache`` (a folder), the
-    template is kept there and reused while the assignment stays the same.
+    The template carries the course gradebook's schema version (:func:`_stamp`), so nbgrader does
+    not run ``alembic heads`` to find it (a subprocess of about 3 s). With ``cache`` (a folder),
+    the template is kept there and reused while the assignment stays the same.
 
     Raises:
         SystemExit: when the course gradebook does not know the assignment.
@@ -64,12 +66,36 @@ def make_template(db_url: str, course_id: str, assignment: str, target: Path,
         if kept is not None and kept.exists():
             shutil.copyfile(kept, target)
             return
+        _stamp(main, target)
         _copy_assignment(source, assignment, course_id, target)
     if kept is not None:
         kept.parent.mkdir(parents=True, exist_ok=True)
         for old in kept.parent.glob(f"{assignment}-*.db"):
             old.unlink()
         shutil.copyfile(target, kept)
+
+
+def _stamp(main, target: Path) -> None:
+    """Start the SQLite file ``target`` with the alembic version of the gradebook ``main``.
+
+    nbgrader's Gradebook asks ``alembic heads`` (a new process) for the version of a database that
+    has no tables yet; one that has the version table already skips that. A course gradebook without
+    a version (not made by nbgrader) leaves ``target`` alone, and nbgrader asks alembic.
+    """
+    import sqlite3
+
+    from sqlalchemy import text
+
+    try:
+        version = main.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no such table: let nbgrader find the version itself
+        main.db.rollback()
+        return
+    if not version:
+        return
+    with contextlib.closing(sqlite3.connect(target)) as db, db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (str(version),))
 
 
 def _copy_assignment(source, assignment: str, course_id: str, target: Path) -> None:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sqlalchemy
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
+from sqlalchemy import text
 
 from autograder.course import COURSE, ROOT, read
 from autograder.execute import SandboxedExecute
@@ -94,6 +96,36 @@ def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(t
         (tmp_path / "data" / f"{number}.txt").write_text("x")
     files, notes = regular_files(tmp_path)
     assert [str(f) for f in files] == [NOTEBOOK, "timestamp.txt"] and "only its notebooks" in notes[-1]
+
+
+def test_a_template_gradebook_takes_the_course_schema_version_without_asking_alembic(tmp_path, monkeypatch):
+    import nbgrader.api
+
+    from autograder.gradebook import make_template
+
+    tools_on_path()
+    course_url = f"sqlite:///{tmp_path / 'course.db'}"
+    with Gradebook(course_url, "c") as course:  # made as nbgrader makes one (alembic gives the version)
+        course.add_assignment("ps1")
+        course.add_notebook("nb", "ps1")
+        course.add_grade_cell("test_a", "nb", "ps1", max_score=2, cell_type="code")
+        course.add_solution_cell("a_answer", "nb", "ps1")
+        course.add_source_cell("setup", "nb", "ps1", cell_type="code", locked=True, source="import torch",
+                               checksum="abc")
+        version = course.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        tables = set(sqlalchemy.inspect(course.engine).get_table_names())
+
+    def no_alembic() -> str:
+        raise AssertionError("make_template ran `alembic heads`")
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", no_alembic)
+    make_template(course_url, "c", "ps1", tmp_path / "template.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'template.db'}", "c") as template:
+        assert template.db.execute(text("SELECT version_num FROM alembic_version")).scalar() == version
+        assert set(sqlalchemy.inspect(template.engine).get_table_names()) == tables
+        notebook = template.find_notebook("nb", "ps1")
+        assert [(c.name, c.max_score) for c in notebook.grade_cells] == [("test_a", 2)]
+        assert [(c.name, c.source, c.locked) for c in notebook.source_cells] == [("setup", "import torch", True)]
 
 
 @pytest.fixture(scope="module")
