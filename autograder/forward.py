@@ -82,7 +82,8 @@ class StudentRequests:
     async def _ask_student(self, code: str) -> tuple[str, str]:
         """Run ``code`` in the student kernel until the test's deadline: (printed text, problem or "")."""
         km, kc = self._student
-        msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
+        # silent: no execute_input message and no pre/post_run_cell callbacks of the student's
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
         chunks: list[str] = []
         size = 0
         while True:
