@@ -98,14 +98,14 @@ def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(t
     assert [str(f) for f in files] == [NOTEBOOK, "timestamp.txt"] and "only its notebooks" in notes[-1]
 
 
-def test_a_template_gradebook_takes_the_course_schema_version_without_asking_alembic(tmp_path, monkeypatch):
+def test_a_template_gradebook_has_nbgraders_schema_version_without_running_alembic(tmp_path, monkeypatch):
     import nbgrader.api
 
     from autograder.gradebook import make_template
 
     tools_on_path()
     course_url = f"sqlite:///{tmp_path / 'course.db'}"
-    with Gradebook(course_url, "c") as course:  # made as nbgrader makes one (alembic gives the version)
+    with Gradebook(course_url, "c") as course:  # made as nbgrader makes one (`alembic heads` gives the version)
         course.add_assignment("ps1")
         course.add_notebook("nb", "ps1")
         course.add_grade_cell("test_a", "nb", "ps1", max_score=2, cell_type="code")
