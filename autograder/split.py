@@ -117,7 +117,8 @@ class CleanTests(StudentRequests):
         km, ipc = self._kernel_manager("tests-")
         workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)  # empty: no student file
         box = self._box(workdir, ipc, TEST_UID_BASE + os.getpid() % 40_000_000)
-        await ensure_async(km.start_kernel(env=self._launcher_env(box), extra_arguments=TEST_KERNEL_ARGUMENTS))
+        env = self._launcher_env(box)
+        await ensure_async(km.start_kernel(env=env, extra_arguments=TEST_KERNEL_ARGUMENTS))
         kc = km.client()
         kc.start_channels()
         await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))

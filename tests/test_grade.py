@@ -105,7 +105,7 @@ def test_a_template_gradebook_has_nbgraders_schema_version_without_running_alemb
 
     tools_on_path()
     course_url = f"sqlite:///{tmp_path / 'course.db'}"
-    with Gradebook(course_url, "c") as course:  # made as nbgrader makes one (`alembic heads` gives the version)
+    with Gradebook(course_url, "c") as course:  # nbgrader's way: `alembic heads` gives the version
         course.add_assignment("ps1")
         course.add_notebook("nb", "ps1")
         course.add_grade_cell("test_a", "nb", "ps1", max_score=2, cell_type="code")
@@ -125,7 +125,8 @@ def test_a_template_gradebook_has_nbgraders_schema_version_without_running_alemb
         assert set(sqlalchemy.inspect(template.engine).get_table_names()) == tables
         notebook = template.find_notebook("nb", "ps1")
         assert [(c.name, c.max_score) for c in notebook.grade_cells] == [("test_a", 2)]
-        assert [(c.name, c.source, c.locked) for c in notebook.source_cells] == [("setup", "import torch", True)]
+        cells = [(c.name, c.source, c.locked) for c in notebook.source_cells]
+        assert cells == [("setup", "import torch", True)]
 
 
 @pytest.fixture(scope="module")
