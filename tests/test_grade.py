@@ -263,6 +263,19 @@ def test_a_kernel_ignoring_interrupts_is_killed_and_grading_goes_on(tmp_path):
 
 
 @pytest.mark.slow
+def test_what_student_code_prints_while_a_test_calls_it_shows_in_that_test_capped(tmp_path):
+    cells = [("a_answer", "def double(x):\n    print('doubling', x)\n    return 2 * x"),
+             ("b_answer", "def chatty():\n    print('y' * 50_000)\n    return 1"),
+             ("test_a", "assert double(21) == 42"), ("test_b", "assert chatty() == 1")]
+    nb = _execute(tmp_path, cells, output_limit=1000)
+    assert [_errors(nb.cells[i]) for i in (2, 3)] == [[], []]
+    assert "".join(o.get("text", "") for o in nb.cells[2].outputs).strip() == "doubling 21"
+    text = "".join(o.get("text", "") for o in nb.cells[3].outputs)
+    kept, note = text.split("[output truncated")
+    assert kept.strip() == "y" * 1000 and "grader's limit of 1000" in note
+
+
+@pytest.mark.slow
 def test_output_is_capped_and_the_notebook_wall_limit_stops_the_rest(tmp_path):
     cells = [("a_answer", "print('x' * 5_000_000)"), ("b_answer", "import time\ntime.sleep(30)"),
              ("test_b", "pass")]
