@@ -98,6 +98,7 @@ def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(t
     assert [str(f) for f in files] == [NOTEBOOK, "timestamp.txt"] and "only its notebooks" in notes[-1]
 
 
+@pytest.mark.slow  # nbgrader makes the course gradebook by running `alembic heads`
 def test_a_template_gradebook_has_nbgraders_schema_version_without_running_alembic(tmp_path, monkeypatch):
     import nbgrader.api
 
