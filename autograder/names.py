@@ -12,7 +12,7 @@ import ast
 
 from nbformat import NotebookNode
 
-__all__ = ["free_names", "is_test_cell", "is_setup_cell"]
+__all__ = ["free_names", "run_first", "is_test_cell", "is_setup_cell"]
 
 
 def free_names(source: str) -> list[str]:
@@ -35,6 +35,31 @@ def free_names(source: str) -> list[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
     return sorted(loaded - bound)
+
+
+# Statements after which another may follow on the same line (``a; b``), never ``from __future__``
+_SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Assert, ast.Pass, ast.Delete, ast.Raise,
+           ast.Import, ast.ImportFrom, ast.Global)
+
+
+def run_first(call: str, source: str) -> str:
+    """``source`` with the one-line ``call`` run before it, on its first line when Python allows.
+
+    ``call; <line 1>`` keeps the cell's line numbers (a traceback names the line the instructor
+    wrote) when line 1 is blank, a comment or one simple statement; a cell that starts with a
+    compound statement, a decorator, a statement over several lines, an IPython-only line or a
+    ``__future__`` import gets ``call`` on a line of its own instead.
+    """
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return f"{call}\n{source}"
+    line = source.split("\n", 1)[0].strip()
+    first = body[0] if body else None
+    if isinstance(first, ast.ImportFrom) and first.module == "__future__":
+        return f"{call}\n{source}"
+    simple = (isinstance(first, _SIMPLE) and first.lineno == first.end_lineno == 1 and first.col_offset == 0)
+    return f"{call}; {source}" if simple or not line or line.startswith("#") else f"{call}\n{source}"
 
 
 def _nbgrader(cell: NotebookNode) -> dict:

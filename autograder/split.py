@@ -28,7 +28,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from autograder.forward import StudentKernelLost, StudentRequests
-from autograder.names import free_names, is_setup_cell, is_test_cell
+from autograder.names import free_names, is_setup_cell, is_test_cell, run_first
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE", "KERNEL_ARGUMENTS"]
 
@@ -231,8 +231,8 @@ class CleanTests(StudentRequests):
         timeout = max(1, min(self.timeout or 60, int(deadline - time.monotonic()) + 1))
         self._test_deadline = time.monotonic() + timeout
         names = [n for n in free_names(cell.source) if n.isidentifier()]
-        # One execution: a first line binds the cell's names, then the cell itself (one line lower).
-        run = _scratch(f"{_REMOTE}begin_test_cell({names!r})\n{cell.source}")
+        # One execution: a first call binds the cell's names, then the cell itself (same line numbers).
+        run = _scratch(run_first(f"{_REMOTE}begin_test_cell({names!r})", cell.source))
         self._test_cell, self._test_index = run, index
         saved = self.timeout
         self.timeout = timeout + int(self.kill_grace) + 3  # the student kernel's limit ends first

@@ -7,6 +7,7 @@ would forward. The two-kernel engine itself is exercised by tests/test_hostile.p
 
 from __future__ import annotations
 
+import ast
 import base64
 import builtins
 import contextlib
@@ -20,7 +21,7 @@ from torch import nn
 
 import cnncourse.grading.agent as agent
 import cnncourse.grading.remote as remote
-from autograder.names import free_names, is_setup_cell, is_test_cell
+from autograder.names import free_names, is_setup_cell, is_test_cell, run_first
 from cnncourse.grading import call_refusing, check_matrix_product, observe
 from cnncourse.grading.gate import back_door
 from cnncourse.grading.wire import MAX_BYTES, WireError, from_text, to_text
@@ -54,6 +55,24 @@ def test_free_names_are_read_but_never_bound_in_the_cell():
               "try:\n    pass\nexcept ValueError as error:\n    print(error)\n[z for z in zs]\n")
     assert free_names(source) == ["K", "ValueError", "X_diag", "Y", "helper", "print", "range", "zs"]
     assert free_names("%timeit x") == []  # not Python: nothing fetched, the cell fails on its own
+
+
+@pytest.mark.parametrize("source, joined", [
+    ("from cnncourse.grading import quiet; quiet()\nassert x == 1", True),
+    ("# visible checks\nassert x == 1", True),
+    ("\nassert x == 1", True),
+    ("for i in range(3):\n    assert f(i) == i", False),
+    ("@dec\ndef g():\n    pass", False),
+    ("assert f(1,\n         2)", False),
+    ("from __future__ import annotations\nassert x", False),
+])
+def test_the_first_call_of_a_test_cell_keeps_its_line_numbers_where_python_allows(source, joined):
+    run = run_first("begin()", source)
+    tree, original = ast.parse(run), ast.parse(source)
+    assert (run == f"begin(); {source}") == joined and (run == f"begin()\n{source}") != joined
+    assert ast.unparse(tree.body[0]) == "begin()"
+    shift = 0 if joined else 1
+    assert [n.lineno for n in tree.body[1:]] == [n.lineno + shift for n in original.body]
 
 
 def test_setup_and_test_cells_are_told_apart_by_their_nbgrader_metadata():

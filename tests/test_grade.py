@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -261,6 +262,16 @@ def test_a_kernel_ignoring_interrupts_is_killed_and_grading_goes_on(tmp_path):
     assert _errors(nb.cells[2]) == ["StudentKernelError"]
     assert "ignored the interrupt; its kernel was killed" in nb.cells[2].outputs[-1].evalue
     assert [_errors(nb.cells[i]) for i in (3, 5)] == [[], []]
+
+
+@pytest.mark.slow
+def test_a_failing_test_cell_names_its_own_line(tmp_path):
+    """The test kernel runs a first call before the cell's code; the traceback still counts the
+    lines of the cell as the notebook shows it."""
+    test = "from math import pi\nassert x == 3\nassert x == 4, 'x should be 4'\nassert pi > 3"
+    nb = _execute(tmp_path, [("a_answer", "x = 3"), ("test_a", test)])
+    trace = re.sub(r"\x1b\[[0-9;]*m", "", "".join(nb.cells[1].outputs[-1].traceback))
+    assert "line 3\n    assert x == 4, 'x should be 4'" in trace and trace.endswith("x should be 4\n")
 
 
 @pytest.mark.slow
