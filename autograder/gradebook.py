@@ -22,7 +22,7 @@ __all__ = ["make_template", "read_scores", "record", "has_submission", "max_scor
 
 
 def _nbgrader() -> tuple:
-    """nbgrader's Gradebook and MissingEntry, imported when first needed (1.7 s: ``grade`` starts its
+    """nbgrader's Gradebook and MissingEntry, imported when first needed (about 0.8 s: ``grade`` starts its
     workers first, so their imports and this one overlap)."""
     from nbgrader.api import Gradebook, MissingEntry
 

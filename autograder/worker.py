@@ -27,6 +27,7 @@ from pathlib import Path
 
 from traitlets.config import Config, PyFileConfigLoader
 
+from autograder.course import read
 from autograder.files import copy_regular_files
 
 __all__ = ["grade_task", "check_notebooks", "WorkerProcess", "main"]
@@ -38,12 +39,6 @@ FAILURE_NAMES = {
     "CellTimeoutError": "timed out",
     "NotRun": "not run",
 }
-
-
-def _nbformat():  # noqa: ANN202 (imported late: the parent only needs WorkerProcess from here)
-    import nbformat
-
-    return nbformat
 
 
 def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -71,7 +66,7 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
             path.unlink()
             continue
         try:
-            nb = _nbformat().read(path, as_version=4)
+            nb = read(path)
             if not isinstance(nb.get("cells"), list):
                 raise ValueError("no list of cells")
         except Exception as error:  # any parse failure: JSON, schema, encoding
@@ -124,7 +119,7 @@ def _failures(folder: Path) -> list[str]:
     """Cells the grader had to stop: ``test_x killed``, ``x_answer died``..."""
     found = []
     for path in sorted(folder.glob("*.ipynb")):
-        for cell in _nbformat().read(path, as_version=4).cells:
+        for cell in read(path).cells:
             names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
             for ename in sorted(names & FAILURE_NAMES.keys()):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
@@ -253,7 +248,7 @@ def main() -> None:
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
-    import nbgrader.converters  # noqa: F401  (about 2 s: paid while the parent prepares, not per task)
+    import nbgrader.converters  # noqa: F401  (about 1 s: paid while the parent prepares, not per task)
 
     import autograder.execute  # noqa: F401
     for line in sys.stdin:

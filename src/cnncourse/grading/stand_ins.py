@@ -64,7 +64,6 @@ def stand_in_class(mro: list) -> type:
     return cls
 
 
-
 def forget_stand_ins() -> None:
     """Drop the classes made for one submission's objects."""
     _stand_ins.clear()
