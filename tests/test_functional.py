@@ -29,19 +29,31 @@ def image_and_kernel(draw, max_side=9):
 
 @st.composite
 def conv_case(draw):
-    """A small F.conv2d call: (X, K, bias, stride, padding, dilation, groups), kernel always fits."""
+    """A small F.conv2d call: (X, K, bias, stride, padding, dilation, groups), kernel always fits.
+
+    Padding is a pair, "valid" or "same" (then stride 1: PyTorch refuses it otherwise); X is
+    (N, C_in, H, W), or (C_in, H, W) one time in four.
+    """
     groups = draw(st.integers(1, 3))
     c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
     n = draw(st.integers(1, 3))
-    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    padding = draw(st.sampled_from(["pair", "pair", "valid", "same"]))
+    if padding == "pair":
+        padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    elif padding == "same":
+        stride = draw(st.sampled_from([(1, 1), 1]))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
-    h = draw(st.integers(max(1, span_h - 2 * padding[0]), 8))
-    w = draw(st.integers(max(1, span_w - 2 * padding[1]), 8))
+    pad_h, pad_w = padding if isinstance(padding, tuple) else (0, 0)
+    fits = padding == "same"  # "same" pads up to the kernel's span: any input fits
+    h = draw(st.integers(1 if fits else max(1, span_h - 2 * pad_h), 8))
+    w = draw(st.integers(1 if fits else max(1, span_w - 2 * pad_w), 8))
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
     X = torch.randn(n, c_in, h, w, generator=g, dtype=DTYPE)
+    if draw(st.integers(0, 3)) == 0:
+        X = X[0]  # (C_in, H, W): one image without a batch axis
     K = torch.randn(c_out, c_in // groups, kh, kw, generator=g, dtype=DTYPE)
     bias = torch.randn(c_out, generator=g, dtype=DTYPE) if draw(st.booleans()) else None
     return X, K, bias, stride, padding, dilation, groups
@@ -138,6 +150,10 @@ def test_multi_channel_correlations_match_conv2d(c_in, c_out, kh, kw, h, w, seed
 
 # --- batched convolution (Sections 7.3-7.4) -------------------------------------------------------
 
+SAME_EVEN_WARNING = "ignore:Using padding='same' with even kernel lengths"  # PyTorch's, about its speed
+
+
+@pytest.mark.filterwarnings(SAME_EVEN_WARNING)
 @settings(max_examples=60, deadline=None)
 @given(conv_case())
 def test_conv2d_matches_torch(case):
@@ -146,6 +162,7 @@ def test_conv2d_matches_torch(case):
     assert_close(cf.conv2d(X, K, bias, stride, padding, dilation, groups), expected)
 
 
+@pytest.mark.filterwarnings(SAME_EVEN_WARNING)
 @FAST
 @given(conv_case())
 def test_conv2d_gradients_match_torch(case):
@@ -273,7 +290,8 @@ BAD_CALLS = [
      r"corr2d_multi_in_out: K must be 4-D"),
     (lambda: cf.corr2d_multi_in_out_1x1(torch.zeros(2, 3, 3), torch.zeros(4, 2, 3, 3)), ValueError,
      r"corr2d_multi_in_out_1x1: K must be a 1x1 kernel"),
-    (lambda: cf.conv2d(X4[0], K4), ValueError, r"conv2d: X must be 4-D \(N, C_in, H, W\), got a 3-D"),
+    (lambda: cf.conv2d(X4[0, 0], K4), ValueError,
+     r"conv2d: X must be 3-D or 4-D \(N, C_in, H, W\) or \(C_in, H, W\), got a 2-D"),
     (lambda: cf.conv2d(X4, K4, stride=0), ValueError, r"conv2d: stride must be >= 1"),
     (lambda: cf.conv2d(X4, K4, dilation=(1, 0)), ValueError, r"conv2d: dilation must be >= 1"),
     (lambda: cf.conv2d(X4, K4, padding=-1), ValueError, r"conv2d: padding must be >= 0"),
@@ -291,7 +309,8 @@ BAD_CALLS = [
     (lambda: cf.pool2d(X2, 2, mode="min"), ValueError, r"pool2d: mode must be 'max' or 'avg', got 'min'"),
     (lambda: cf.pool2d(X2, 2, padding=2), ValueError, r"pool2d: padding \(2, 2\) must be at most half"),
     (lambda: cf.pool2d(X2, 6), ValueError, r"pool2d: kernel \(6, 6\) .* more than the padded input's 4"),
-    (lambda: cf.pool2d_batched(X2, 2), ValueError, r"pool2d_batched: X must be 4-D \(N, C, H, W\)"),
+    (lambda: cf.pool2d_batched(X2, 2), ValueError,
+     r"pool2d_batched: X must be 3-D or 4-D \(N, C, H, W\) or \(C, H, W\), got a 2-D"),
     (lambda: cf.pool2d_batched(X4, 3, stride=0), ValueError, r"pool2d_batched: stride must be >= 1"),
     (lambda: cf.pool2d_batched(X4, (1, 3), padding=1), ValueError,
      r"pool2d_batched: padding \(1, 1\) must be at most half the kernel_size \(1, 3\)"),
@@ -337,3 +356,177 @@ BAD_CALLS = [
 def test_bad_input_raises_helpful_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# --- PyTorch's options: what nn.Conv2d, MaxPool2d, AvgPool2d and BatchNorm2d accept ------------
+
+@pytest.mark.filterwarnings(SAME_EVEN_WARNING)
+def test_conv2d_same_padding_puts_the_extra_zero_at_the_end():
+    """An even kernel needs an odd number of zeros; PyTorch puts the extra one at the bottom/right."""
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(2, 3, 5, 6, generator=g, dtype=DTYPE)
+    K = torch.randn(4, 3, 2, 4, generator=g, dtype=DTYPE)
+    expected = F.conv2d(X, K, padding="same")
+    assert expected.shape[2:] == X.shape[2:]
+    assert_close(cf.conv2d(X, K, padding="same"), expected)
+    assert_close(cf.conv2d(F.pad(X, (1, 2, 0, 1)), K), expected)  # (left, right, top, bottom)
+    assert_close(cf.conv2d(X, K, padding="valid"), F.conv2d(X, K, padding="valid"))
+
+
+@st.composite
+def tied_batch(draw, max_side=6):
+    """(X, kernel, stride, padding): few distinct values, so windows tie; sometimes NaN or -inf."""
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
+    w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    X = torch.randint(-2, 3, (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w), generator=g).to(DTYPE)
+    special = draw(st.sampled_from([None, float("nan"), float("-inf")]))
+    if special is not None:
+        X[torch.rand(X.shape, generator=g) < draw(st.sampled_from([0.3, 0.7]))] = special
+    return X, (kh, kw), stride, padding
+
+
+def test_max_pool_indices_follow_torch_on_ties_nan_and_padding():
+    """First maximum in row-major order, last NaN, never a padding cell (a window of -inf)."""
+    nan, inf = float("nan"), float("-inf")
+    ties_and_nan = [[1.0, 3.0, 3.0, nan], [3.0, 0.0, nan, nan], [nan, 2.0, 1.0, 2.0], [inf, inf, 2.0, 2.0]]
+    minus_inf_corner = [[inf, inf, inf, 0.0], [inf, inf, inf, 0.0], [0.0] * 4, [0.0] * 4]
+    X = torch.tensor([[ties_and_nan, minus_inf_corner]], dtype=DTYPE)  # (1, 2, 4, 4)
+    for kernel, stride, padding in ((2, 1, 0), (2, 1, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))):
+        values, indices = F.max_pool2d(X, kernel, stride, padding, return_indices=True)
+        ours, our_indices = cf.pool2d_batched(X, kernel, "max", stride, padding, return_indices=True)
+        assert_close(ours, values, equal_nan=True)
+        assert torch.equal(our_indices, indices), (kernel, stride, padding)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tied_batch(), st.booleans(), st.booleans())
+def test_max_pool_return_indices_matches_torch(case, unbatched, default_stride):
+    """Values and indices equal F.max_pool2d's, ties, NaN and -inf included; so do the gradients."""
+    X, kernel, stride, padding = case
+    stride = None if default_stride else stride
+    X = (X[0] if unbatched else X).requires_grad_()
+    values, indices = F.max_pool2d(X, kernel, stride, padding, return_indices=True)
+    ours, our_indices = cf.pool2d_batched(X, kernel, "max", stride, padding, return_indices=True)
+    assert_close(ours, values, equal_nan=True)
+    assert our_indices.dtype == indices.dtype and torch.equal(our_indices, indices)
+    assert_close(cf.pool2d_batched(X, kernel, "max", stride, padding), values, equal_nan=True)
+    if not X.isnan().any():  # the gradient goes to the pixel the index names, one per window
+        grad_out = torch.randn_like(values)
+        assert_close(torch.autograd.grad(ours, X, grad_out), torch.autograd.grad(values, X, grad_out))
+
+
+@FAST
+@given(pool_case(), st.integers(-5, 5).filter(bool), st.booleans())
+def test_avg_pool_divisor_override_matches_torch(case, divisor, unbatched):
+    X, kernel, stride, padding = case
+    X = (X[0] if unbatched else X).requires_grad_()
+    expected = F.avg_pool2d(X, kernel, stride, padding, divisor_override=divisor)
+    ours = cf.pool2d_batched(X, kernel, "avg", stride, padding, divisor_override=divisor)
+    assert_close(ours, expected)
+    grad_out = torch.randn_like(expected)
+    assert_close(torch.autograd.grad(ours, X, grad_out), torch.autograd.grad(expected, X, grad_out))
+
+
+@FAST
+@given(pool_case())
+def test_pool2d_batched_takes_one_image_without_batch_axis(case):
+    X, kernel, stride, padding = case
+    image = X[0]  # (C, H, W)
+    assert_close(cf.pool2d_batched(image, kernel, "max", stride, padding),
+                 F.max_pool2d(image, kernel, stride, padding))
+    assert_close(cf.pool2d_batched(image, kernel, "avg", stride, padding),
+                 F.avg_pool2d(image, kernel, stride, padding))
+
+
+@FAST
+@given(st.sampled_from([(5, 3), (4, 2, 3, 3), (0, 3, 2, 2), (2, 3, 0, 2), (0, 3)]), st.booleans(),
+       st.booleans(), st.booleans(), st.booleans(), st.floats(0.0, 1.0), st.integers(0, 2**16))
+def test_batch_norm_optional_tensors_and_empty_batches_match_torch(shape, scale, shift, tracking,
+                                                                   training, momentum, seed):
+    """gamma/beta None (affine=False), no running statistics (training only), empty batches."""
+    training = training or not tracking  # F.batch_norm refuses evaluation without running stats
+    g = torch.Generator().manual_seed(seed)
+    c = shape[1]
+    X = torch.randn(*shape, generator=g, dtype=DTYPE, requires_grad=True)
+    gamma = torch.randn(c, generator=g, dtype=DTYPE, requires_grad=True) if scale else None
+    beta = torch.randn(c, generator=g, dtype=DTYPE, requires_grad=True) if shift else None
+    mean = torch.randn(c, generator=g, dtype=DTYPE) if tracking else None
+    var = torch.rand(c, generator=g, dtype=DTYPE) + 0.5 if tracking else None
+    torch_mean, torch_var = (mean.clone(), var.clone()) if tracking else (None, None)
+    expected = F.batch_norm(X, torch_mean, torch_var, gamma, beta, training, momentum, 1e-5)
+    Y, new_mean, new_var = cf.batch_norm(X, gamma, beta, mean, var, training, momentum, 1e-5)
+    assert_close(Y, expected)
+    assert_close((new_mean, new_var), (torch_mean, torch_var))
+    inputs = [t for t in (X, gamma, beta) if t is not None]
+    if X.numel():
+        grad_out = torch.randn_like(Y)
+        expected_grads = torch.autograd.grad(expected, inputs, grad_out)
+        assert_close(torch.autograd.grad(Y, inputs, grad_out), expected_grads)
+
+
+X3, K3 = torch.zeros(2, 3, 5, 5), torch.zeros(4, 3, 2, 2)
+STATS = (torch.zeros(3), torch.ones(3))
+# (PyTorch's call, ours, our error, our message): PyTorch refuses each, and so must we, clearly.
+REFUSED_LIKE_TORCH = [
+    (lambda: F.conv2d(X3, K3, padding="same", stride=2), lambda: cf.conv2d(X3, K3, padding="same", stride=2),
+     ValueError, r"conv2d: padding='same' needs stride 1, got stride \(2, 2\); PyTorch refuses"),
+    (lambda: F.conv2d(X3, K3, padding="same", stride=(1, 2)),
+     lambda: cf.conv2d(X3, K3, padding="same", stride=(1, 2)), ValueError, r"got stride \(1, 2\)"),
+    (lambda: F.conv2d(X3, K3, padding="SAME"), lambda: cf.conv2d(X3, K3, padding="SAME"), ValueError,
+     r"conv2d: padding must be 'same', 'valid', an int or a pair of ints, got 'SAME'"),
+    (lambda: F.conv2d(X3, K3, padding=1.5), lambda: cf.conv2d(X3, K3, padding=1.5), TypeError,
+     r"conv2d: padding must be 'same', 'valid', an int or a pair of ints \(h, w\), got 1.5"),
+    (lambda: F.conv2d(X3, torch.zeros(4, 3, 6, 2), padding="valid"),
+     lambda: cf.conv2d(X3, torch.zeros(4, 3, 6, 2), padding="valid"), ValueError,
+     r"conv2d: kernel \(6, 2\) with dilation \(1, 1\) spans 6 pixels, more than the padded input's 5"),
+    (lambda: F.max_pool2d(X3, 2, padding="same"), lambda: cf.pool2d_batched(X3, 2, padding="same"),
+     TypeError, r"pool2d_batched: padding must be an int or a pair of ints \(h, w\), got 'same'"),
+    (lambda: F.max_pool2d(X3[0, 0], 2), lambda: cf.pool2d_batched(X3[0, 0], 2), ValueError,
+     r"pool2d_batched: X must be 3-D or 4-D"),
+    (lambda: F.avg_pool2d(X3, 2, divisor_override=0),
+     lambda: cf.pool2d_batched(X3, 2, "avg", divisor_override=0), ValueError,
+     r"pool2d_batched: divisor_override must not be 0, got 0"),
+    (lambda: F.avg_pool2d(X3, 2, divisor_override=1.5),
+     lambda: cf.pool2d_batched(X3, 2, "avg", divisor_override=1.5), TypeError,
+     r"pool2d_batched: divisor_override must be an int, got 1.5 \(float\)"),
+    (lambda: F.avg_pool2d(X3, 2, divisor_override=True),
+     lambda: cf.pool2d_batched(X3, 2, "avg", divisor_override=True), TypeError,
+     r"pool2d_batched: divisor_override must be an int, got True \(bool\)"),
+    (lambda: F.max_pool2d(X3, 2, divisor_override=2), lambda: cf.pool2d_batched(X3, 2, divisor_override=2),
+     ValueError, r"pool2d_batched: divisor_override is for mode='avg' only, got mode='max'"),
+    (lambda: F.avg_pool2d(X3, 2, return_indices=True),
+     lambda: cf.pool2d_batched(X3, 2, "avg", return_indices=True), ValueError,
+     r"pool2d_batched: return_indices is for mode='max' only, got mode='avg'"),
+    (lambda: F.batch_norm(X3, None, None, training=False),
+     lambda: cf.batch_norm(X3, None, None, None, None, training=False), ValueError,
+     r"batch_norm: training=False normalises with the running statistics, but running_mean and "
+     r"running_var are None"),
+    (lambda: F.batch_norm(X3, STATS[0], None, training=True),
+     lambda: cf.batch_norm(X3, None, None, STATS[0], None, training=True), ValueError,
+     r"batch_norm: running_mean and running_var must both be tensors or both be None"),
+    (lambda: F.batch_norm(X3[:1, :, :1, :1], *STATS, training=True),
+     lambda: cf.batch_norm(X3[:1, :, :1, :1], None, None, *STATS, training=True), ValueError,
+     r"batch_norm: training needs more than one value per channel"),
+    (lambda: F.batch_norm(X3, *STATS, training=True, momentum=None),
+     lambda: cf.batch_norm(X3, None, None, *STATS, training=True, momentum=None), TypeError,
+     r"batch_norm: momentum must be a number in \[0, 1\], got None; the cumulative average"),
+]
+
+
+@pytest.mark.parametrize(("theirs", "ours", "error", "message"), REFUSED_LIKE_TORCH,
+                         ids=[m for *_, m in REFUSED_LIKE_TORCH])
+def test_what_torch_refuses_we_refuse_with_a_clear_message(theirs, ours, error, message):
+    with pytest.raises((RuntimeError, TypeError, ValueError)):
+        theirs()
+    with pytest.raises(error, match=message):
+        ours()
+
+
+def test_pool2d_batched_return_indices_must_be_a_bool():
+    message = r"pool2d_batched: return_indices must be True or False, got 1 \(int\)"
+    with pytest.raises(TypeError, match=message):
+        cf.pool2d_batched(X3, 2, return_indices=1)

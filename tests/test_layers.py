@@ -3,6 +3,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.testing import assert_close
 
@@ -131,3 +133,93 @@ def test_batch_norm_layer_rejects_bad_arguments(build, message):
 def test_batch_norm_layer_rejects_non_int_num_features_with_type_error():
     with pytest.raises(TypeError, match=r"BatchNorm: num_features must be a positive int, got 3.0"):
         BatchNorm(3.0, 2)
+
+
+# --- PyTorch's options (padding strings; momentum=None, affine, track_running_stats, empty batches) ---
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@settings(max_examples=40, deadline=None)
+@given(st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, 2),
+                 st.tuples(st.integers(0, 2), st.integers(0, 2))),
+       st.integers(4, 7), st.integers(4, 7), st.integers(0, 2**16))
+def test_conv2d_layer_padding_matches_torch(kernel, padding, h, w, seed):
+    torch.manual_seed(seed)
+    ours = Conv2D(kernel, padding=padding).double()
+    theirs = nn.Conv2d(1, 1, kernel, padding=padding).double()
+    with torch.no_grad():
+        theirs.weight.copy_(ours.weight[None, None])
+        theirs.bias.copy_(ours.bias)
+    X = torch.randn(h, w, dtype=torch.float64)
+    assert_close(ours(X), theirs(X[None])[0])  # nn.Conv2d takes one image as (1, H, W)
+
+
+def test_conv2d_layer_refuses_padding_torch_refuses():
+    with pytest.raises(ValueError):
+        nn.Conv2d(1, 1, 3, padding="full")
+    message = r"Conv2D: padding must be 'same', 'valid', an int or a pair of ints, got 'full'"
+    with pytest.raises(ValueError, match=message):
+        Conv2D(3, padding="full")
+    with pytest.raises(ValueError, match=r"Conv2D: padding must be >= 0"):
+        Conv2D(3, padding=(1, -1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([(2, nn.BatchNorm1d, (5, 3)), (4, nn.BatchNorm2d, (2, 3, 3, 2))]),
+       st.sampled_from([None, 0.1, 0.8]), st.booleans(), st.booleans(), st.booleans(),
+       st.lists(st.sampled_from(["train", "empty", "eval"]), min_size=1, max_size=5), st.integers(0, 2**16))
+def test_batch_norm_layer_options_match_torch(kind, momentum, affine, bias, track, steps, seed):
+    """Every option of nn.BatchNorm1d/2d we take, over a run of train, empty-batch and eval steps."""
+    num_dims, reference, shape = kind
+    torch.manual_seed(seed)
+    ours = BatchNorm(3, num_dims, momentum, 1e-3, affine, track, bias=bias).double()
+    theirs = reference(3, 1e-3, momentum, affine, track, bias=bias).double()
+    if affine:  # non-trivial affine parameters, the same in both
+        with torch.no_grad():
+            ours.gamma.copy_(torch.rand(3) + 0.5)
+            theirs.weight.copy_(ours.gamma)
+            if bias:
+                ours.beta.copy_(torch.randn(3))
+                theirs.bias.copy_(ours.beta)
+    renamed = {"gamma": "weight", "beta": "bias"}
+    assert [renamed.get(k, k) for k in ours.state_dict()] == list(theirs.state_dict())
+    for i, step in enumerate(steps):
+        ours.train(step != "eval")
+        theirs.train(step != "eval")
+        X = torch.randn(0 if step == "empty" else shape[0], *shape[1:], dtype=torch.float64) * (i + 1) + i
+        X.requires_grad_()
+        Y, expected = ours(X), theirs(X)
+        assert_close(Y, expected)
+        for name, value in theirs.named_buffers():
+            assert_close(getattr(ours, name), value, msg=f"{name} after step {i} ({step})")
+        if X.numel():
+            grad_out = torch.randn_like(Y)
+            assert_close(torch.autograd.grad(Y, X, grad_out), torch.autograd.grad(expected, X, grad_out))
+    if not track:
+        assert ours.running_mean is ours.running_var is ours.num_batches_tracked is None
+    assert {renamed[k] for k, _ in ours.named_parameters()} == {k for k, _ in theirs.named_parameters()}
+
+
+def test_batch_norm_layer_momentum_none_is_the_cumulative_average():
+    """momentum=None: the running mean is the plain average of every batch mean so far."""
+    ours, theirs = BatchNorm(2, 2, momentum=None), nn.BatchNorm1d(2, momentum=None)
+    batches = [torch.randn(4, 2) + i for i in range(3)]
+    for X in batches:
+        ours(X)
+        theirs(X)
+    assert_close(ours.running_mean, torch.stack([X.mean(0) for X in batches]).mean(0))
+    assert_close(ours.running_mean, theirs.running_mean)
+    assert_close(ours.running_var, theirs.running_var)
+
+
+def test_batch_norm_layer_refuses_one_value_per_channel_like_torch():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        nn.BatchNorm2d(3)(torch.zeros(1, 3, 1, 1))
+    with pytest.raises(ValueError, match=r"batch_norm: training needs more than one value per channel"):
+        BatchNorm(3, 4)(torch.zeros(1, 3, 1, 1))
+    assert BatchNorm(3, 4).eval()(torch.zeros(1, 3, 1, 1)).shape == (1, 3, 1, 1)  # evaluation: fine
+
+
+def test_batch_norm_layer_flags_must_be_bools():
+    with pytest.raises(TypeError, match=r"BatchNorm: track_running_stats must be True or False, got 'no'"):
+        BatchNorm(3, 4, track_running_stats="no")

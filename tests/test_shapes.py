@@ -34,6 +34,25 @@ def test_conv_output_shape_matches_conv2d(size, kernel, stride, padding, dilatio
     assert conv_output_shape(*args) == expected
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@FAST
+@given(sides, kernels, st.one_of(steps, st.just(1)), st.sampled_from(["same", "valid"]), steps)
+def test_conv_output_shape_takes_padding_strings_like_conv2d(size, kernel, stride, padding, dilation):
+    """"valid" is no padding; "same" keeps the input size and, like nn.Conv2d, refuses a stride > 1."""
+    try:
+        layer = nn.Conv2d(1, 1, kernel, stride, padding, dilation, bias=False)
+        expected = tuple(layer(torch.zeros(1, 1, *size)).shape[2:])
+    except ValueError:  # nn.Conv2d refuses "same" with a stride: so must we
+        with pytest.raises(ValueError, match=r"conv_output_shape: padding='same' needs stride 1, got stride"):
+            conv_output_shape(size, kernel, stride, padding, dilation)
+        return
+    except RuntimeError:  # "valid" and a kernel larger than the input
+        with pytest.raises(ValueError, match=r"conv_output_shape: kernel .* spans \d+ pixels"):
+            conv_output_shape(size, kernel, stride, padding, dilation)
+        return
+    assert conv_output_shape(size, kernel, stride, padding, dilation) == expected
+
+
 @FAST
 @given(sides, kernels, steps, pads, pads, steps, st.booleans())
 def test_conv_transpose_output_shape_matches_conv_transpose2d(size, kernel, stride, padding,
@@ -89,9 +108,16 @@ def test_conv_transpose_output_shape_undoes_a_strided_conv():
          r"PyTorch's rule"),
         (lambda: conv_transpose_output_shape(1, 1, padding=1), ValueError,
          r"padding \(1, 1\) removes every output pixel"),
+        (lambda: conv_output_shape(8, 3, stride=(2, 1), padding="same"), ValueError,
+         r"conv_output_shape: padding='same' needs stride 1, got stride \(2, 1\); PyTorch refuses"),
+        (lambda: conv_output_shape(8, 3, padding="full"), ValueError,
+         r"conv_output_shape: padding must be 'same', 'valid', an int or a pair of ints, got 'full'"),
+        (lambda: conv_output_shape(8, 3, padding=None), TypeError,
+         r"conv_output_shape: padding must be 'same', 'valid', an int or a pair of ints \(h, w\), got None"),
     ],
     ids=["kernel-too-big", "dilated-too-big", "stride-0", "negative-padding", "empty-input",
-         "triple-kernel", "float-size", "output-padding-2", "output-padding-stride-1", "padding-eats-all"],
+         "triple-kernel", "float-size", "output-padding-2", "output-padding-stride-1", "padding-eats-all",
+         "same-strided", "unknown-padding-string", "padding-none"],
 )
 def test_shape_errors_explain_the_numbers(call, error, message):
     with pytest.raises(error, match=message):

@@ -16,6 +16,10 @@ import torch
 # A size argument as PyTorch takes it: one int for both sides, or (height, width).
 IntPair = int | Sequence[int]
 
+# The strings a convolution's padding may be, as in ``nn.Conv2d``: output as large as the input
+# (stride 1 only), or no padding at all.
+PADDING_STRINGS = ("same", "valid")
+
 __all__ = [
     "IntPair",
     "check_tensor",
@@ -26,8 +30,12 @@ __all__ = [
     "pair",
     "positive_pair",
     "nonnegative_pair",
+    "conv_padding",
     "check_divides",
     "positive_int",
+    "nonzero_int",
+    "check_bool",
+    "PADDING_STRINGS",
 ]
 
 
@@ -123,6 +131,22 @@ def nonnegative_pair(who: str, name: str, value: IntPair) -> tuple[int, int]:
     return hw
 
 
+def conv_padding(who: str, name: str, value: IntPair | str) -> tuple[int, int] | str:
+    """A convolution's padding as ``nn.Conv2d`` takes it: ``"same"``, ``"valid"``, or a pair of ints >= 0."""
+    if isinstance(value, str):
+        if value not in PADDING_STRINGS:
+            raise ValueError(
+                f"{who}: {name} must be 'same', 'valid', an int or a pair of ints, got {value!r}; "
+                f"PyTorch knows only these two strings, in lower case"
+            )
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, Sequence)):
+        raise TypeError(
+            f"{who}: {name} must be 'same', 'valid', an int or a pair of ints (h, w), got {value!r}"
+        )
+    return nonnegative_pair(who, name, value)
+
+
 def positive_int(who: str, name: str, value: object) -> int:
     """Return ``value`` if it is an int >= 1 (bools rejected); raise TypeError/ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -140,3 +164,19 @@ def check_divides(who: str, what: str, total: int, groups: int) -> None:
             f"{who}: groups={groups} must divide {what}={total}; "
             f"choose groups among the divisors of {total}"
         )
+
+
+def nonzero_int(who: str, name: str, value: object) -> int:
+    """Return ``value`` if it is an int other than 0 (bools rejected), as PyTorch's divisors are."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{who}: {name} must be an int, got {value!r} ({type(value).__name__})")
+    if value == 0:
+        raise ValueError(f"{who}: {name} must not be 0, got 0; it divides every window's sum")
+    return value
+
+
+def check_bool(who: str, name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False; raise TypeError otherwise (1, "yes" and None included)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{who}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value

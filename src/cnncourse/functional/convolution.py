@@ -15,10 +15,10 @@ from cnncourse._checks import (
     check_kernel_size,
     check_same_dtype,
     check_tensor,
-    nonnegative_pair,
+    conv_padding,
     positive_pair,
 )
-from cnncourse.functional.shapes import output_hw
+from cnncourse.functional.shapes import conv_pads, output_hw
 
 __all__ = ["conv2d", "windows"]
 
@@ -43,7 +43,7 @@ def windows(X: torch.Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int]
 
 
 def conv2d(X: torch.Tensor, K: torch.Tensor, bias: torch.Tensor | None = None,
-           stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
+           stride: IntPair = 1, padding: IntPair | str = 0, dilation: IntPair = 1,
            groups: int = 1) -> torch.Tensor:
     """A batched multi-channel 2-D convolution built from scratch; equals ``F.conv2d`` (Sections 7.3-7.4).
 
@@ -52,32 +52,40 @@ def conv2d(X: torch.Tensor, K: torch.Tensor, bias: torch.Tensor | None = None,
     ``(C_in/groups * kh * kw, H' W')`` column matrix, per group and per image. Padding, stride and
     dilation (Section 7.3) only change which pixels a window gathers. The batch is processed a
     few images at a time so the gathered columns stay in cache. Differentiable everywhere.
+    As in PyTorch, one image may come without a batch axis, and ``padding`` may be ``"same"``
+    or ``"valid"``.
 
     Args:
-        X: the input, shape ``(N, C_in, H, W)``.
+        X: the input, shape ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for one image.
         K: the kernels, shape ``(C_out, C_in / groups, kh, kw)``.
         bias: one value per output channel, shape ``(C_out,)``, or None.
         stride: step between windows, int or ``(h, w)``.
-        padding: zeros added on each side, int or ``(h, w)``.
+        padding: zeros added on each side, int or ``(h, w)``; ``"valid"`` for none, ``"same"`` for
+            an output as large as the input (stride 1 only; an even kernel gets its extra zero at
+            the bottom and right, as in PyTorch).
         dilation: spacing between kernel taps, int or ``(h, w)``.
         groups: number of groups; input and output channels are split into this many groups and
             group ``g`` of the output only sees group ``g`` of the input.
 
     Returns:
-        The output, shape ``(N, C_out, H', W')`` with ``(H', W')`` from :func:`conv_output_shape`.
+        The output, shape ``(N, C_out, H', W')`` with ``(H', W')`` from :func:`conv_output_shape`
+        (``(C_out, H', W')`` for an unbatched input).
 
     Raises:
         TypeError: a tensor is not floating point, dtypes differ, or a size is not an int or pair.
         ValueError: a rank is wrong, channel counts disagree, groups do not divide the channels,
-            stride/dilation < 1, padding < 0, or the dilated kernel does not fit in the padded input.
+            stride/dilation < 1, padding < 0 or an unknown string, ``"same"`` with a stride > 1,
+            or the dilated kernel does not fit in the padded input.
     """
     who = "conv2d"
-    X = check_float_tensor(who, "X", X, 4, "(N, C_in, H, W)")
+    X = check_float_tensor(who, "X", X, (3, 4), "(N, C_in, H, W) or (C_in, H, W)")
     K = check_float_tensor(who, "K", K, 4, "(C_out, C_in / groups, kh, kw)")
     check_same_dtype(who, X, "K", K)
     stride = positive_pair(who, "stride", stride)
-    padding = nonnegative_pair(who, "padding", padding)
+    padding = conv_padding(who, "padding", padding)
     dilation = positive_pair(who, "dilation", dilation)
+    if X.dim() == 3:  # one image: PyTorch treats it as a batch of one and drops that axis again
+        return conv2d(X[None], K, bias, stride, padding, dilation, groups)[0]  # (C_out, H', W')
     n, c_in, h, w = X.shape
     c_out, c_group, kh, kw = K.shape
     check_kernel_size(who, K, "(C_out, C_in / groups, kh, kw)")
@@ -93,10 +101,13 @@ def conv2d(X: torch.Tensor, K: torch.Tensor, bias: torch.Tensor | None = None,
         check_same_dtype(who, X, "bias", bias)
         if bias.shape[0] != c_out:
             raise ValueError(f"{who}: bias must have C_out = {c_out} entries, got {bias.shape[0]}")
-    out_h, out_w = output_hw(who, (h, w), (kh, kw), stride, padding, dilation)
+    left, right, top, bottom = conv_pads(who, padding, (kh, kw), stride, dilation)
+    if padding == "same":  # stride 1: the zeros make up for what the kernel's span takes away
+        out_h, out_w = h, w
+    else:  # symmetric padding: (top, left) is (ph, pw)
+        out_h, out_w = output_hw(who, (h, w), (kh, kw), stride, (top, left), dilation)
 
-    ph, pw = padding
-    X = F.pad(X, (pw, pw, ph, ph))  # (N, C_in, H + 2 ph, W + 2 pw)
+    X = F.pad(X, (left, right, top, bottom))  # (N, C_in, H + top + bottom, W + left + right)
     weight = K.reshape(groups, c_out // groups, c_group * kh * kw)  # (G, C_out/G, C_in/G kh kw)
     column_bytes = c_in * kh * kw * out_h * out_w * X.element_size()
     chunk = max(1, CHUNK_BYTES // column_bytes)

@@ -12,9 +12,10 @@ from cnncourse._checks import check_float_tensor, check_same_dtype, check_tensor
 __all__ = ["batch_norm"]
 
 
-def batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running_mean: torch.Tensor,
-               running_var: torch.Tensor, training: bool, momentum: float = 0.1,
-               eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def batch_norm(X: torch.Tensor, gamma: torch.Tensor | None, beta: torch.Tensor | None,
+               running_mean: torch.Tensor | None, running_var: torch.Tensor | None, training: bool,
+               momentum: float = 0.1,
+               eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Batch normalization with PyTorch's semantics, as a pure function (Section 8.5).
 
     Training: normalise each channel with the mean and biased variance of the minibatch (over the
@@ -28,31 +29,40 @@ def batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running
     questions); ``momentum`` weighs the new batch (PyTorch's convention, the book's weighs the old
     value); nothing is updated in place, the new running statistics are returned instead.
 
+    As in ``F.batch_norm``: ``gamma``/``beta`` may be None (no scale / no shift, a layer with
+    ``affine=False``); ``running_mean`` and ``running_var`` may both be None (no running
+    statistics, ``track_running_stats=False``: training only); an empty batch gives an empty
+    output and leaves the running statistics as they were. The cumulative average
+    (``momentum=None``) belongs to the layer, which passes ``1 / batches seen`` as ``momentum``.
+
     Args:
         X: the input, shape ``(N, C)`` or ``(N, C, H, W)``.
-        gamma: scale per channel, shape ``(C,)``.
-        beta: shift per channel, shape ``(C,)``.
-        running_mean: running mean per channel, shape ``(C,)``.
-        running_var: running variance per channel, shape ``(C,)``.
+        gamma: scale per channel, shape ``(C,)``, or None for 1.
+        beta: shift per channel, shape ``(C,)``, or None for 0.
+        running_mean: running mean per channel, shape ``(C,)``, or None (with ``running_var``).
+        running_var: running variance per channel, shape ``(C,)``, or None (with ``running_mean``).
         training: True to use and record batch statistics, False to use the running ones.
         momentum: weight of the new batch in the running statistics, in [0, 1].
         eps: added to the variance before the square root.
 
     Returns:
         ``(Y, new_running_mean, new_running_var)``; ``Y`` has the shape of ``X``; the statistics are
-        new tensors, detached from the graph.
+        new tensors, detached from the graph (None when no running statistics were given).
 
     Raises:
         TypeError: a tensor is not floating point, dtypes differ, ``training`` is not a bool, or
             ``momentum``/``eps`` is not a number.
         ValueError: wrong rank, a per-channel tensor of the wrong shape, momentum outside [0, 1],
-            eps <= 0, or a single value per channel in training mode.
+            eps <= 0, a single value per channel in training mode, only one running statistic,
+            or evaluation without running statistics.
     """
     who = "batch_norm"
     X = check_float_tensor(who, "X", X, (2, 4), "(N, C) or (N, C, H, W)")
     channels = X.shape[1]
     for name, t in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
+        if t is None:
+            continue
         check_tensor(who, name, t, 1, "(C,)")
         check_same_dtype(who, X, name, t)
         if t.shape[0] != channels:
@@ -67,29 +77,50 @@ def batch_norm(X: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, running
         )
     for name, value, want in (("momentum", momentum, "in [0, 1]"), ("eps", eps, "> 0")):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{who}: {name} must be a number {want}, got {value!r}")
+            hint = "; the cumulative average (momentum=None) is the layer's option" if value is None else ""
+            raise TypeError(f"{who}: {name} must be a number {want}, got {value!r}{hint}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{who}: momentum must be in [0, 1], got {momentum!r}")
     if not eps > 0:  # also rejects NaN
         raise ValueError(f"{who}: eps must be > 0, got {eps!r}")
+    tracking = running_mean is not None
+    if tracking != (running_var is not None):
+        raise ValueError(
+            f"{who}: running_mean and running_var must both be tensors or both be None, got "
+            f"running_mean={'None' if running_mean is None else 'a tensor'} and "
+            f"running_var={'None' if running_var is None else 'a tensor'}"
+        )
+    if not training and not tracking:
+        raise ValueError(
+            f"{who}: training=False normalises with the running statistics, but running_mean and "
+            f"running_var are None; pass them, or training=True to use the batch's statistics"
+        )
 
     dims = (0,) if X.dim() == 2 else (0, 2, 3)  # every axis but the channels
     shape = (1, channels) if X.dim() == 2 else (1, channels, 1, 1)  # broadcasts against X
+    count = X.numel() // channels if channels else 0  # values per channel
     if not training:
         mean, var = running_mean, running_var
+    elif count == 1:
+        raise ValueError(
+            f"{who}: training needs more than one value per channel to estimate a variance, "
+            f"got X of shape {tuple(X.shape)}; use a larger batch or training=False"
+        )
+    else:
+        mean = X.mean(dim=dims)  # (C,); NaN for an empty batch, whose output is empty anyway
+        var = ((X - mean.view(shape)) ** 2).mean(dim=dims)  # (C,), biased: divide by count
+    if not tracking:
+        new_mean = new_var = None
+    elif not training or count == 0:  # nothing learnt: PyTorch leaves the statistics as they were
         new_mean, new_var = running_mean.detach().clone(), running_var.detach().clone()
     else:
-        count = X.numel() // channels  # values per channel
-        if count < 2:
-            raise ValueError(
-                f"{who}: training needs more than one value per channel to estimate a variance, "
-                f"got X of shape {tuple(X.shape)}; use a larger batch or training=False"
-            )
-        mean = X.mean(dim=dims)  # (C,)
-        var = ((X - mean.view(shape)) ** 2).mean(dim=dims)  # (C,), biased: divide by count
         with torch.no_grad():
             unbiased = var * count / (count - 1)
             new_mean = (1 - momentum) * running_mean + momentum * mean
             new_var = (1 - momentum) * running_var + momentum * unbiased
-    X_hat = (X - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
-    return gamma.view(shape) * X_hat + beta.view(shape), new_mean, new_var
+    Y = (X - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)  # X_hat
+    if gamma is not None:
+        Y = gamma.view(shape) * Y
+    if beta is not None:
+        Y = Y + beta.view(shape)
+    return Y, new_mean, new_var

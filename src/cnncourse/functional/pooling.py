@@ -8,7 +8,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnncourse._checks import IntPair, check_float_tensor, nonnegative_pair, positive_pair
+from cnncourse._checks import (
+    IntPair,
+    check_bool,
+    check_float_tensor,
+    nonnegative_pair,
+    nonzero_int,
+    positive_pair,
+)
 from cnncourse.functional.convolution import windows
 from cnncourse.functional.shapes import output_hw
 
@@ -82,33 +89,87 @@ def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPa
     return torch.stack(rows)  # (H', W')
 
 
+def _max_with_indices(X: torch.Tensor, window: tuple[int, int], stride: tuple[int, int],
+                      padding: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each window's maximum and where it sits in the input (``h * W + w``), as PyTorch picks it.
+
+    PyTorch's kernel keeps the first maximum in row-major order, or the last NaN when a window
+    holds one, and never points into the padding (a window of -inf points at its first real
+    pixel). The value is gathered at that index, so its gradient reaches that one pixel only.
+    """
+    h, w = X.shape[-2:]
+    kw, (sh, sw), (ph, pw) = window[1], stride, padding
+    flat = windows(_pad(X, padding, "max"), window, stride, (1, 1)).flatten(-2)  # (N, C, H', W', kh kw)
+    inside = F.pad(X.new_ones(1, 1, h, w, dtype=torch.bool), (pw, pw, ph, ph))  # False on padding
+    inside = windows(inside, window, stride, (1, 1)).flatten(-2)  # (1, 1, H', W', kh kw)
+    nan = flat.isnan()
+    has_nan = nan.any(-1, keepdim=True)
+    hit = torch.where(has_nan, nan, (flat == flat.amax(-1, keepdim=True)) & inside)
+    first = hit.byte().argmax(-1)  # argmax returns the first of equal maxima
+    last = hit.shape[-1] - 1 - hit.flip(-1).byte().argmax(-1)
+    pick = torch.where(has_nan[..., 0], last, first)  # (N, C, H', W'), position inside the window
+    values = flat.gather(-1, pick[..., None])[..., 0]  # (N, C, H', W')
+    out_h, out_w = pick.shape[-2:]
+    rows = torch.arange(out_h, device=X.device).view(-1, 1) * sh - ph + pick // kw  # (N, C, H', W')
+    cols = torch.arange(out_w, device=X.device) * sw - pw + pick % kw  # (N, C, H', W')
+    return values, rows * w + cols
+
+
 def pool2d_batched(X: torch.Tensor, kernel_size: IntPair, mode: str = "max", stride: IntPair | None = None,
-                   padding: IntPair = 0) -> torch.Tensor:
+                   padding: IntPair = 0, *, divisor_override: int | None = None,
+                   return_indices: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Max or average pooling of a batch, every channel separately; equals PyTorch's (Section 7.5).
 
     Gathers every window as a view with ``Tensor.unfold`` and reduces its last two axes. Matches
     ``F.max_pool2d`` and ``F.avg_pool2d`` (``count_include_pad=True``, ``ceil_mode=False``), and
-    like them ``stride=None`` means the window size (non-overlapping windows).
+    like them ``stride=None`` means the window size (non-overlapping windows), one image may come
+    without a batch axis, average pooling takes ``divisor_override`` and max pooling
+    ``return_indices``.
 
     Args:
-        X: the input, shape ``(N, C, H, W)``.
+        X: the input, shape ``(N, C, H, W)``, or ``(C, H, W)`` for one image.
         kernel_size: window height and width, int or ``(h, w)``.
         mode: ``"max"`` or ``"avg"``.
         stride: step between windows, int or ``(h, w)``; None means ``kernel_size``.
-        padding: pixels added on each side, at most half the window.
+        padding: pixels added on each side, at most half the window (an int or pair: PyTorch's
+            pooling takes no ``"same"``).
+        divisor_override: ``"avg"`` only: divide each window's sum by this int instead of the
+            window's size.
+        return_indices: ``"max"`` only: also return where each maximum sits in its input map,
+            as ``h * W + w`` (what ``nn.MaxUnpool2d`` takes).
 
     Returns:
-        The pooled batch, shape ``(N, C, H', W')``.
+        The pooled batch, shape ``(N, C, H', W')`` (``(C, H', W')`` unbatched); with
+        ``return_indices``, a pair ``(values, indices)`` of that shape, indices int64.
 
     Raises:
-        TypeError: X is not a floating-point tensor or a size is not an int or pair.
-        ValueError: wrong rank, unknown mode, bad stride/padding, or window larger than padded input.
+        TypeError: X is not a floating-point tensor, a size is not an int or pair,
+            ``divisor_override`` is not an int or ``return_indices`` not a bool.
+        ValueError: wrong rank, unknown mode, bad stride/padding, window larger than padded input,
+            ``divisor_override`` of 0, or an option given to the other mode.
     """
     who = "pool2d_batched"
-    X = check_float_tensor(who, "X", X, 4, "(N, C, H, W)")
+    X = check_float_tensor(who, "X", X, (3, 4), "(N, C, H, W) or (C, H, W)")
     window, step, pad = _pool_args(who, "kernel_size", kernel_size, mode, stride, None, padding)
-    output_hw(who, tuple(X.shape[2:]), window, step, pad)  # validates that a window fits
+    check_bool(who, "return_indices", return_indices)
+    if divisor_override is not None:
+        nonzero_int(who, "divisor_override", divisor_override)
+    if divisor_override is not None and mode == "max":
+        raise ValueError(f"{who}: divisor_override is for mode='avg' only, got mode='max'; "
+                         f"in PyTorch only F.avg_pool2d takes it")
+    if return_indices and mode == "avg":
+        raise ValueError(f"{who}: return_indices is for mode='max' only, got mode='avg'; "
+                         f"in PyTorch only F.max_pool2d takes it")
+    output_hw(who, tuple(X.shape[-2:]), window, step, pad)  # validates that a window fits
+    if X.dim() == 3:  # one image: pool it as a batch of one and drop that axis again
+        out = pool2d_batched(X[None], window, mode, step, pad, divisor_override=divisor_override,
+                             return_indices=return_indices)
+        return (out[0][0], out[1][0]) if return_indices else out[0]  # (C, H', W')
+    if return_indices:
+        return _max_with_indices(X, window, step, pad)  # (N, C, H', W') twice
     view = windows(_pad(X, pad, mode), window, step, (1, 1))  # (N, C, H', W', kh, kw)
     if mode == "max":
         return view.amax(dim=(-2, -1))  # (N, C, H', W')
+    if divisor_override is not None:
+        return view.sum(dim=(-2, -1)) / divisor_override  # (N, C, H', W')
     return view.mean(dim=(-2, -1))  # (N, C, H', W')

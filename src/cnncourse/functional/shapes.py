@@ -1,13 +1,14 @@
 """Output-size arithmetic for convolutions (Section 7.3) and transposed convolutions (Section 14.10).
 
-Re-exported by :mod:`cnncourse.functional` (except :func:`output_hw`, the shared core).
+Re-exported by :mod:`cnncourse.functional` (except :func:`output_hw` and :func:`conv_pads`, the
+shared core).
 """
 
 from __future__ import annotations
 
-from cnncourse._checks import IntPair, nonnegative_pair, positive_pair
+from cnncourse._checks import IntPair, conv_padding, nonnegative_pair, positive_pair
 
-__all__ = ["conv_output_shape", "conv_transpose_output_shape", "output_hw"]
+__all__ = ["conv_output_shape", "conv_transpose_output_shape", "output_hw", "conv_pads"]
 
 
 def output_hw(who: str, input_hw: tuple[int, int], kernel_hw: tuple[int, int],
@@ -33,38 +34,69 @@ def output_hw(who: str, input_hw: tuple[int, int], kernel_hw: tuple[int, int],
     return out[0], out[1]
 
 
+def conv_pads(who: str, padding: tuple[int, int] | str, kernel_hw: tuple[int, int],
+              stride: tuple[int, int] = (1, 1),
+              dilation: tuple[int, int] = (1, 1)) -> tuple[int, int, int, int]:
+    """Zeros to add ``(left, right, top, bottom)`` (``F.pad``'s order) for a validated padding.
+
+    ``padding`` is a pair, ``"valid"`` (none) or ``"same"``: ``d (k - 1)`` zeros per axis so that,
+    at stride 1, the output is as large as the input; when that total is odd (an even kernel),
+    the extra zero goes at the end (bottom, right), as PyTorch places it.
+
+    Raises:
+        ValueError: ``"same"`` with a stride other than 1 (PyTorch refuses it too: no padding
+            keeps the size of a strided output).
+    """
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding != "same":
+        ph, pw = padding
+        return (pw, pw, ph, ph)
+    if tuple(stride) != (1, 1):
+        raise ValueError(
+            f"{who}: padding='same' needs stride 1, got stride {tuple(stride)}; PyTorch refuses "
+            f"'same' for strided convolutions: give the padding as numbers instead"
+        )
+    (kh, kw), (dh, dw) = kernel_hw, dilation
+    total_h, total_w = dh * (kh - 1), dw * (kw - 1)  # what a window spans beyond its first pixel
+    return (total_w // 2, total_w - total_w // 2, total_h // 2, total_h - total_h // 2)
+
+
 def conv_output_shape(input_size: IntPair, kernel_size: IntPair, stride: IntPair = 1,
-                      padding: IntPair = 0, dilation: IntPair = 1) -> tuple[int, int]:
+                      padding: IntPair | str = 0, dilation: IntPair = 1) -> tuple[int, int]:
     """Height and width of a convolution's output, exactly as ``nn.Conv2d`` computes them.
 
     Section 7.3: an ``n``-pixel side with kernel ``k``, padding ``p`` and stride ``s`` gives
     ``floor((n + 2p - k) / s) + 1`` outputs; a dilation ``d`` stretches the kernel to
-    ``d (k - 1) + 1`` pixels. Every argument is an int or an ``(h, w)`` pair.
+    ``d (k - 1) + 1`` pixels. Every argument is an int or an ``(h, w)`` pair; ``padding`` may
+    also be ``"valid"`` (no padding) or ``"same"`` (output as large as the input, stride 1 only),
+    as in ``nn.Conv2d``.
 
     Args:
         input_size: input height and width.
         kernel_size: kernel height and width.
         stride: step between windows.
-        padding: zeros added on each side.
+        padding: zeros added on each side, ``"same"`` or ``"valid"``.
         dilation: spacing between kernel taps.
 
     Returns:
         ``(height, width)`` of the output.
 
     Raises:
-        TypeError: an argument is not an int or a pair of ints.
-        ValueError: a size is not positive, padding is negative, or the dilated kernel does not fit
-            in the padded input.
+        TypeError: an argument is not an int or a pair of ints (or a padding string).
+        ValueError: a size is not positive, padding is negative or an unknown string, ``"same"``
+            with a stride > 1, or the dilated kernel does not fit in the padded input.
     """
     who = "conv_output_shape"
-    return output_hw(
-        who,
-        positive_pair(who, "input_size", input_size),
-        positive_pair(who, "kernel_size", kernel_size),
-        positive_pair(who, "stride", stride),
-        nonnegative_pair(who, "padding", padding),
-        positive_pair(who, "dilation", dilation),
-    )
+    size = positive_pair(who, "input_size", input_size)
+    kernel = positive_pair(who, "kernel_size", kernel_size)
+    step = positive_pair(who, "stride", stride)
+    pad = conv_padding(who, "padding", padding)
+    dil = positive_pair(who, "dilation", dilation)
+    left, _, top, _ = conv_pads(who, pad, kernel, step, dil)
+    if pad == "same":
+        return size
+    return output_hw(who, size, kernel, step, (top, left), dil)
 
 
 def conv_transpose_output_shape(input_size: IntPair, kernel_size: IntPair, stride: IntPair = 1,
