@@ -70,8 +70,8 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_make_test_lints_then_runs_every_test():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test: lint$", makefile, flags=re.M)
+    assert re.search(r"^test: system-requirements lint$", makefile, flags=re.M)
     assert re.search(r"^lint: .*\n\t\$\(BIN\)/ruff check \.$", makefile, flags=re.M)
-    test_recipe = re.search(r"^test: lint\n((?:\t.*\n)+)", makefile, flags=re.M)[1]
+    test_recipe = re.search(r"^test: system-requirements lint\n((?:\t.*\n)+)", makefile, flags=re.M)[1]
     assert "-m pytest" in test_recipe
     assert not re.search(r"pytest.* -m ", test_recipe), "make test must not deselect any marker"
