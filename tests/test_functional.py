@@ -419,6 +419,54 @@ def test_max_pool_return_indices_matches_torch(case, unbatched, default_stride):
         assert_close(torch.autograd.grad(ours, X, grad_out), torch.autograd.grad(values, X, grad_out))
 
 
+@st.composite
+def tie_heavy_batch(draw, max_side=7):
+    """(X, kernel, stride, padding) with tied maxima in most windows: a ReLU's zeros or small ints."""
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
+    w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w)
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    if draw(st.booleans()):
+        X = torch.relu(torch.randn(shape, generator=g, dtype=DTYPE) - 0.5)  # about 70% exact zeros
+    else:
+        X = torch.randint(0, draw(st.integers(1, 3)), shape, generator=g).to(DTYPE)  # 0, 1 or 2
+    return X, (kh, kw), stride, padding
+
+
+def test_max_pool_gradient_of_a_tie_goes_to_the_first_pixel_only():
+    """A 2x2 window of four zeros: PyTorch sends the whole gradient to (0, 0), not 1/4 to each."""
+    X = torch.zeros(1, 1, 2, 2, dtype=DTYPE, requires_grad=True)
+    expected = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]], dtype=DTYPE)
+    (theirs,) = torch.autograd.grad(F.max_pool2d(X, 2), X)
+    assert torch.equal(theirs, expected)
+    assert torch.equal(torch.autograd.grad(cf.pool2d_batched(X, 2), X)[0], expected)
+    assert torch.equal(torch.autograd.grad(cf.pool2d(X[0, 0], 2).sum(), X)[0], expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(tie_heavy_batch(), st.booleans(), st.booleans())
+def test_max_pool_gradient_with_ties_matches_torch(case, unbatched, default_stride):
+    """Without return_indices too, each window's gradient reaches the one pixel F.max_pool2d picks."""
+    X, kernel, stride, padding = case
+    X.requires_grad_()
+    image = X[0] if unbatched else X  # (C, H, W) or (N, C, H, W)
+    step = None if default_stride else stride
+    expected = F.max_pool2d(image, kernel, step, padding)
+    ours = cf.pool2d_batched(image, kernel, "max", step, padding)
+    assert torch.equal(ours, expected)
+    grad_out = torch.randn_like(expected)
+    assert_close(torch.autograd.grad(ours, X, grad_out), torch.autograd.grad(expected, X, grad_out))
+    # The teaching pool2d (one map; its stride defaults to 1, so it is always given) agrees too.
+    expected = F.max_pool2d(X[0, :1], kernel, stride, padding)[0]  # (H', W')
+    ours = cf.pool2d(X[0, 0], kernel, "max", stride, padding)
+    assert torch.equal(ours, expected)
+    grad_out = torch.randn_like(expected)
+    assert_close(torch.autograd.grad(ours, X, grad_out), torch.autograd.grad(expected, X, grad_out))
+
+
 @FAST
 @given(pool_case(), st.integers(-5, 5).filter(bool), st.booleans())
 def test_avg_pool_divisor_override_matches_torch(case, divisor, unbatched):

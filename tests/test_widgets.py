@@ -24,7 +24,7 @@ from cnncourse.widgets import (
     pooling_explorer,
     receptive_field_explorer,
 )
-from cnncourse.widgets.geometry import LayerSpec, receptive_field_masks, receptive_field_sizes
+from cnncourse.widgets.geometry import LayerSpec, receptive_field_masks, receptive_field_sizes, window_taps
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def pool():
 
 
 def conv_defaults():
-    return dict(input_h=6, input_w=7, kernel_h=3, kernel_w=2, padding_h=1, padding_w=0, stride_h=1,
-                stride_w=2, dilation_h=1, dilation_w=1, transposed=False, output_padding_h=0,
+    return dict(input_h=6, input_w=7, kernel_h=3, kernel_w=2, padding="numbers", padding_h=1, padding_w=0,
+                stride_h=1, stride_w=2, dilation_h=1, dilation_w=1, transposed=False, output_padding_h=0,
                 output_padding_w=0, position=0)
 
 
@@ -210,6 +210,114 @@ def test_conv_explorer_transposed_highlights_the_cells_one_input_writes(conv):
             written = {tuple(ij) for ij in torch.nonzero(layer(x)[0, 0]).tolist()}
         assert set(conv.cells_written) == written, v
         checked += 1
+
+
+# ---------------------------------------------------------------- conv_explorer: padding "same"/"valid"
+
+PAD_CATEGORIES = (1, 5)  # padding, and padding under the current window
+
+
+def explorer_conv_output(conv, x: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """The convolution computed from what the explorer draws: its padded input and its windows."""
+    s, grid = conv.settings(), conv.grids["input"]
+    padded = torch.zeros(grid.shape, dtype=x.dtype)
+    padded[torch.from_numpy(~np.isin(grid, PAD_CATEGORIES))] = x.flatten()  # input cells, row-major
+    out = torch.zeros(conv.output_shape, dtype=x.dtype)
+    for r in range(out.shape[0]):
+        rows = window_taps(r, s.kernel_size[0], s.stride[0], s.dilation[0])
+        for c in range(out.shape[1]):
+            cols = window_taps(c, s.kernel_size[1], s.stride[1], s.dilation[1])
+            out[r, c] = (padded[np.ix_(rows, cols)] * K).sum()
+    return out
+
+
+def random_string_padding_settings(rng: random.Random, padding: str) -> dict:
+    v = random_conv_settings(rng, transposed=False)
+    if padding == "same":  # nn.Conv2d refuses "same" with a stride; refusals have their own test
+        v.update(stride_h=1, stride_w=1)
+    return {**v, "padding": padding}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv_explorer_string_padding_matches_nn_conv2d_shapes_values_and_windows(conv, padding):
+    """Output shape, every output value (from the drawn padded input) and the read cells equal PyTorch's."""
+    rng = random.Random(21 if padding == "same" else 22)
+    outcomes, uneven = set(), 0
+    for _ in range(60):
+        v = random_string_padding_settings(rng, padding)
+        layer = nn.Conv2d(1, 1, (v["kernel_h"], v["kernel_w"]), padding=padding,
+                          dilation=(v["dilation_h"], v["dilation_w"]), stride=(v["stride_h"], v["stride_w"]),
+                          bias=False, dtype=torch.float64)
+        x = torch.randn(1, 1, v["input_h"], v["input_w"], dtype=torch.float64, requires_grad=True)
+        try:
+            expected = layer(x)
+        except RuntimeError:  # "valid" with a kernel larger than the input
+            expected = None
+        conv.set(**v)
+        outcomes.add(expected is None)
+        if expected is None:
+            assert conv.output_shape is None and conv.shape_text.startswith("Impossible setting"), v
+            continue
+        assert conv.output_shape == tuple(expected.shape[2:]), (v, conv.shape_text)
+        assert conv.shape_text.split("\n")[0].startswith(f"padding='{padding}': ")
+        assert conv.shape_text.endswith(f"output shape: {expected.shape[2]} × {expected.shape[3]}")
+        with torch.no_grad():
+            ours = explorer_conv_output(conv, x[0, 0], layer.weight[0, 0])
+        torch.testing.assert_close(ours, expected[0, 0].detach())
+        left, right, top, bottom = conv.padding_sides
+        uneven += (left, top) != (right, bottom)
+        r, c = rng.randrange(expected.shape[2]), rng.randrange(expected.shape[3])
+        conv.set(position=r * expected.shape[3] + c)
+        assert conv.cell == (r, c)
+        (grad,) = torch.autograd.grad(expected[0, 0, r, c], x)
+        assert set(conv.cells_read) == {tuple(ij) for ij in torch.nonzero(grad[0, 0]).tolist()}, v
+        assert all(conv.controls[f"padding_{a}"].disabled for a in "hw")
+    assert outcomes == ({False} if padding == "same" else {True, False})
+    assert uneven > 0 or padding == "valid"  # even kernels were drawn with their extra zero
+
+
+def test_conv_explorer_same_with_even_kernel_draws_the_extra_zero_bottom_right(conv):
+    conv.set(**{**conv_defaults(), "padding": "same", "kernel_h": 4, "kernel_w": 2, "stride_w": 1})
+    grid = conv.grids["input"]
+    assert conv.padding_sides == (0, 1, 1, 2)  # (left, right, top, bottom), like F.pad and PyTorch
+    assert grid.shape == (1 + 6 + 2, 7 + 1)
+    is_pad = np.isin(grid, PAD_CATEGORIES)
+    assert is_pad[0].all() and is_pad[-2:].all() and is_pad[:, -1].all()
+    assert not is_pad[1:-2, :-1].any()
+    assert conv.shape_text.split("\n")[1:] == [
+        "H_out = ⌊(6 + 1 + 2 − 1·(4−1) − 1)/1⌋ + 1 = 6",
+        "W_out = ⌊(7 + 0 + 1 − 1·(2−1) − 1)/1⌋ + 1 = 7",
+        "output shape: 6 × 7",
+    ]
+    assert "PyTorch puts the extra zero at the bottom/right" in conv.shape_text
+    assert conv.render_png()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_conv_explorer_same_with_a_stride_is_explained_not_raised(conv):
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+        nn.Conv2d(1, 1, 3, stride=(1, 2), padding="same")
+    conv.set(**{**conv_defaults(), "padding": "same"})  # stride (1, 2)
+    assert conv.output_shape is None
+    assert conv.shape_text.startswith("Impossible setting: padding='same' needs stride 1, but the stride is")
+    assert "stride is 1 × 2" in conv.shape_text
+    assert "Set the strides to 1, or give the padding as numbers" in conv.shape_text
+    assert "color: #b00020" in conv.shape_html.value
+    assert conv.controls["position"].disabled
+    assert conv.render_png()[:8] == b"\x89PNG\r\n\x1a\n"  # drawn, not a traceback
+    conv.set(stride_w=1)  # the refusal lifts as soon as the stride is 1
+    assert conv.output_shape == (6, 7)
+
+
+def test_conv_explorer_transposed_with_string_padding_is_explained(conv):
+    with pytest.raises(TypeError):
+        nn.ConvTranspose2d(1, 1, 3, padding="same")(torch.zeros(1, 1, 4, 4))
+    conv.set(**{**conv_defaults(), "transposed": True, "padding": "valid"})
+    assert conv.output_shape is None
+    assert conv.shape_text.startswith("Impossible setting: nn.ConvTranspose2d takes its padding as numbers")
+    conv.set(padding="numbers")
+    assert conv.output_shape == torch_conv_shape({**conv_defaults(), "transposed": True}) == (6, 14)
+    assert not conv.controls["padding_h"].disabled
 
 
 # ---------------------------------------------------------------- kernel_explorer
@@ -419,6 +527,45 @@ def test_receptive_field_explorer_output_cell_that_reads_only_padding_does_not_c
         assert np.array_equal(mask, grad)
     assert not explorer.masks[0].any()
     assert "input: r_0 = 1, j_0 = 1; feeding the chosen cell: no cells (only padding)" in explorer.shape_text
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+def test_receptive_field_with_same_and_valid_padding_equals_autograd():
+    """Even kernels with "same": the extra zero at the bottom/right shifts the field as in PyTorch."""
+    rng = random.Random(6)
+    for _ in range(25):
+        layers = [LayerSpec("conv", rng.randint(1, 5), 1, rng.randint(1, 3), rng.choice(["same", "valid", 1]))
+                  for _ in range(rng.randint(1, 3))]
+        size = (rng.randint(8, 20), rng.randint(8, 20))
+        try:
+            grads = autograd_field(layers, size, (0, 0))
+        except RuntimeError:
+            continue
+        sizes = [tuple(g.shape) for g in grads]
+        cell = (rng.randrange(sizes[-1][0]), rng.randrange(sizes[-1][1]))
+        grads = autograd_field(layers, size, cell)
+        for mask, grad in zip(receptive_field_masks(layers, sizes, cell), grads, strict=True):
+            assert np.array_equal(mask, grad), (layers, size, cell)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+def test_receptive_field_explorer_takes_same_and_explains_what_pytorch_refuses():
+    explorer = receptive_field_explorer()
+    explorer.set(layers=2, input_h=9, input_w=10, kind_0="conv", kernel_0=4, stride_0=1, dilation_0=1,
+                 padding_0="same", kind_1="conv", kernel_1=2, stride_1=1, dilation_1=2, padding_1="same",
+                 row=0, col=9)
+    assert explorer.sizes == [(9, 10)] * 3
+    grads = autograd_field(explorer.layers, (9, 10), (0, 9))
+    for ax, grad in zip(explorer.axes, grads, strict=False):
+        assert np.array_equal(np.asarray(ax.images[0].get_array()) > 0, grad)
+    assert "conv 4 1 1 same" in explorer.table_html.value
+    explorer.set(stride_0=2)
+    assert explorer.sizes is None
+    assert explorer.shape_text.startswith("Impossible setting in layer 1 (conv): ")
+    assert "padding='same' needs stride 1" in explorer.shape_text
+    explorer.set(stride_0=1, kind_1="pool", padding_1="valid")
+    assert explorer.shape_text.startswith("Impossible setting in layer 2 (pool): pooling takes its padding")
+    assert explorer.render_png()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------- feature_map_explorer

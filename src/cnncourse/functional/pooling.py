@@ -59,7 +59,9 @@ def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPa
     window's maximum or mean; there is no kernel to learn. ``stride=None`` means stride 1, as in the
     book's ``pool2d`` (PyTorch's pooling layers default to the window size instead; see
     :func:`pool2d_batched`). Padding uses -inf for ``"max"`` and zeros for ``"avg"`` (the zeros
-    count in the mean, as with ``count_include_pad=True``).
+    count in the mean, as with ``count_include_pad=True``). A max window's gradient goes to one
+    input pixel, the one PyTorch picks, even when several pixels tie for the maximum (the first
+    in row-major order); ``torch.amax`` would split it among them instead.
 
     Args:
         X: the input, shape ``(H, W)``.
@@ -79,35 +81,56 @@ def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPa
     X = check_float_tensor(who, "X", X, 2, "(H, W)")
     window, step, pad = _pool_args(who, "pool_size", pool_size, mode, stride, (1, 1), padding)
     out_h, out_w = output_hw(who, tuple(X.shape), window, step, pad)
+    inside = _inside(X, pad)  # (H_pad, W_pad), False on padding
     X = _pad(X, pad, mode)
-    (ph, pw), (sh, sw) = window, step
-    reduce = torch.amax if mode == "max" else torch.mean
-    rows = [
-        torch.stack([reduce(X[i * sh:i * sh + ph, j * sw:j * sw + pw]) for j in range(out_w)])
-        for i in range(out_h)
-    ]
+    (kh, kw), (sh, sw) = window, step
+
+    def reduce(i: int, j: int) -> torch.Tensor:
+        rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+        if mode == "avg":
+            return X[rows, cols].mean()
+        # The maximum taken at one pixel, so that pixel alone receives its gradient, as in PyTorch.
+        flat = X[rows, cols].flatten()  # (kh kw,)
+        return flat[_pick_max(flat, inside[rows, cols].flatten())]
+
+    rows = [torch.stack([reduce(i, j) for j in range(out_w)]) for i in range(out_h)]
     return torch.stack(rows)  # (H', W')
+
+
+def _inside(X: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
+    """True on the pixels of ``X``'s last two axes, False on the padding around them."""
+    (ph, pw), (h, w) = padding, X.shape[-2:]
+    return F.pad(torch.ones(h, w, dtype=torch.bool, device=X.device), (pw, pw, ph, ph))  # (H_pad, W_pad)
+
+
+def _pick_max(flat: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """Which position of each window (last axis) PyTorch's max pooling picks as its maximum.
+
+    PyTorch's kernel keeps the first maximum in row-major order, or the last NaN when a window
+    holds one, and never points into the padding (a window of -inf points at its first real
+    pixel). ``inside`` (broadcastable to ``flat``) is False on padding.
+    """
+    nan = flat.isnan()
+    has_nan = nan.any(-1, keepdim=True)
+    hit = torch.where(has_nan, nan, (flat == flat.amax(-1, keepdim=True)) & inside)
+    first = hit.byte().argmax(-1)  # argmax returns the first of equal maxima
+    last = hit.shape[-1] - 1 - hit.flip(-1).byte().argmax(-1)
+    return torch.where(has_nan[..., 0], last, first)
 
 
 def _max_with_indices(X: torch.Tensor, window: tuple[int, int], stride: tuple[int, int],
                       padding: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Each window's maximum and where it sits in the input (``h * W + w``), as PyTorch picks it.
 
-    PyTorch's kernel keeps the first maximum in row-major order, or the last NaN when a window
-    holds one, and never points into the padding (a window of -inf points at its first real
-    pixel). The value is gathered at that index, so its gradient reaches that one pixel only.
+    The value is gathered at that index, so its gradient reaches that one pixel only, even when
+    several pixels tie (``amax`` would split it among them; PyTorch does not).
     """
-    h, w = X.shape[-2:]
+    w = X.shape[-1]
     kw, (sh, sw), (ph, pw) = window[1], stride, padding
     flat = windows(_pad(X, padding, "max"), window, stride, (1, 1)).flatten(-2)  # (N, C, H', W', kh kw)
-    inside = F.pad(X.new_ones(1, 1, h, w, dtype=torch.bool), (pw, pw, ph, ph))  # False on padding
+    inside = _inside(X, padding)[None, None]  # (1, 1, H_pad, W_pad)
     inside = windows(inside, window, stride, (1, 1)).flatten(-2)  # (1, 1, H', W', kh kw)
-    nan = flat.isnan()
-    has_nan = nan.any(-1, keepdim=True)
-    hit = torch.where(has_nan, nan, (flat == flat.amax(-1, keepdim=True)) & inside)
-    first = hit.byte().argmax(-1)  # argmax returns the first of equal maxima
-    last = hit.shape[-1] - 1 - hit.flip(-1).byte().argmax(-1)
-    pick = torch.where(has_nan[..., 0], last, first)  # (N, C, H', W'), position inside the window
+    pick = _pick_max(flat, inside)  # (N, C, H', W'), position inside the window
     values = flat.gather(-1, pick[..., None])[..., 0]  # (N, C, H', W')
     out_h, out_w = pick.shape[-2:]
     rows = torch.arange(out_h, device=X.device).view(-1, 1) * sh - ph + pick // kw  # (N, C, H', W')
@@ -120,7 +143,9 @@ def pool2d_batched(X: torch.Tensor, kernel_size: IntPair, mode: str = "max", str
                    return_indices: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Max or average pooling of a batch, every channel separately; equals PyTorch's (Section 7.5).
 
-    Gathers every window as a view with ``Tensor.unfold`` and reduces its last two axes. Matches
+    Gathers every window as a view with ``Tensor.unfold`` and reduces its last two axes (max: takes
+    the value at the one pixel PyTorch picks, so tied maxima pass the whole gradient to that pixel
+    as in PyTorch, not split among them). Matches
     ``F.max_pool2d`` and ``F.avg_pool2d`` (``count_include_pad=True``, ``ceil_mode=False``), and
     like them ``stride=None`` means the window size (non-overlapping windows), one image may come
     without a batch axis, average pooling takes ``divisor_override`` and max pooling
@@ -165,11 +190,10 @@ def pool2d_batched(X: torch.Tensor, kernel_size: IntPair, mode: str = "max", str
         out = pool2d_batched(X[None], window, mode, step, pad, divisor_override=divisor_override,
                              return_indices=return_indices)
         return (out[0][0], out[1][0]) if return_indices else out[0]  # (C, H', W')
-    if return_indices:
-        return _max_with_indices(X, window, step, pad)  # (N, C, H', W') twice
+    if mode == "max":  # through the indices, so that tied maxima get PyTorch's gradient
+        values, indices = _max_with_indices(X, window, step, pad)  # (N, C, H', W') twice
+        return (values, indices) if return_indices else values
     view = windows(_pad(X, pad, mode), window, step, (1, 1))  # (N, C, H', W', kh, kw)
-    if mode == "max":
-        return view.amax(dim=(-2, -1))  # (N, C, H', W')
     if divisor_override is not None:
         return view.sum(dim=(-2, -1)) / divisor_override  # (N, C, H', W')
     return view.mean(dim=(-2, -1))  # (N, C, H', W')

@@ -40,6 +40,9 @@ __all__ = [
 def conv_explorer() -> ConvExplorer:
     """Padding, stride, dilation and transposed convolution, one slider each (Section 7.3).
 
+    The padding is numbers from its sliders or, as ``nn.Conv2d`` takes it, ``"same"`` (stride 1
+    only; an even kernel's extra zero at the bottom/right) or ``"valid"``.
+
     Shows the output shape with the formula filled in, the padded input with the cells the
     current window reads, the dilated kernel and the output; ``position`` and the play
     button walk the window over every output cell. With "transposed convolution" ticked it

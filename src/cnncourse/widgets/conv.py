@@ -9,7 +9,14 @@ import numpy as np
 
 from .base import Explorer, int_slider, lines_html, problem_html
 from .drawing import CellGrid, add_legend, new_figure, same_cell_size
-from .geometry import ConvSettings, ShapeReport, conv_report, transposed_targets, window_taps
+from .geometry import (
+    ConvSettings,
+    ShapeReport,
+    conv_padding_sides,
+    conv_report,
+    transposed_targets,
+    window_taps,
+)
 
 __all__ = ["ConvExplorer"]
 
@@ -23,6 +30,8 @@ NAMES = {
            "written by the current input cell", "written, then cropped"],
 }
 CSS_CLASS = "cnncourse-conv-shape"
+# The "padding" dropdown: numbers from the sliders, or one of nn.Conv2d's two strings.
+PADDING_CHOICES = [("numbers (sliders)", "numbers"), ("'same'", "same"), ("'valid'", "valid")]
 
 # name: (description, default, min, max); defaults are deliberately non-square.
 SLIDERS = {
@@ -66,6 +75,10 @@ def _reached(shape: tuple[int, int], sources: tuple[int, int], reach: Callable,
 class ConvExplorer(Explorer):
     """Sliders for every argument of ``nn.Conv2d`` / ``nn.ConvTranspose2d`` and what they do.
 
+    The ``padding`` dropdown picks the sliders' numbers or ``nn.Conv2d``'s ``"same"`` /
+    ``"valid"``; settings PyTorch refuses ("same" with a stride, a string for the transposed
+    convolution) are explained in the text.
+
     Attributes:
         report: the :class:`ShapeReport` for the current settings.
         shape_text: the filled-in formulas and shape, or the explanation of impossible settings.
@@ -74,6 +87,8 @@ class ConvExplorer(Explorer):
         cells_read: input cells (unpadded coordinates, padding is outside ``0..H-1``) the window
             at ``cell`` reads; for a transposed convolution, ``cells_written``: output cells
             written by input ``cell`` (cropped ones left out).
+        padding_sides: zeros drawn around the input, ``(left, right, top, bottom)`` (uneven for
+            ``"same"`` with an even kernel, as in PyTorch).
         grids: the category arrays drawn, keyed ``"input"``, ``"kernel"``, ``"output"``.
     """
 
@@ -81,6 +96,8 @@ class ConvExplorer(Explorer):
         controls: dict[str, widgets.Widget] = {
             name: int_slider(desc, value, lo, hi) for name, (desc, value, lo, hi) in SLIDERS.items()
         }
+        controls["padding"] = widgets.Dropdown(options=PADDING_CHOICES, value="numbers",
+                                               description="padding")
         controls["transposed"] = widgets.Checkbox(value=False, description="transposed convolution")
         controls["position"] = int_slider("position", 0, 0, 0)
         self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
@@ -92,7 +109,7 @@ class ConvExplorer(Explorer):
         column = [widgets.VBox([controls[f"{name}_{axis}"] for name in
                                 ("input", "kernel", "padding", "stride", "dilation", "output_padding")])
                   for axis in "hw"]
-        children = [widgets.HBox(column), controls["transposed"],
+        children = [widgets.HBox(column), widgets.HBox([controls["padding"], controls["transposed"]]),
                     widgets.HBox([self.play, controls["position"]]), self.shape_html]
         super().__init__(controls, fig, children)
         self._mode = None
@@ -101,9 +118,10 @@ class ConvExplorer(Explorer):
     def settings(self) -> ConvSettings:
         """The current slider values as a :class:`ConvSettings`."""
         v = {name: control.value for name, control in self.controls.items()}
+        padding = (v["padding_h"], v["padding_w"]) if v["padding"] == "numbers" else v["padding"]
         return ConvSettings(
             input_size=(v["input_h"], v["input_w"]), kernel_size=(v["kernel_h"], v["kernel_w"]),
-            stride=(v["stride_h"], v["stride_w"]), padding=(v["padding_h"], v["padding_w"]),
+            stride=(v["stride_h"], v["stride_w"]), padding=padding,
             dilation=(v["dilation_h"], v["dilation_w"]), transposed=v["transposed"],
             output_padding=(v["output_padding_h"], v["output_padding_w"]),
         )
@@ -115,6 +133,7 @@ class ConvExplorer(Explorer):
         self.output_shape = self.report.shape
         for axis in "hw":
             self.controls[f"output_padding_{axis}"].disabled = not s.transposed
+            self.controls[f"padding_{axis}"].disabled = isinstance(s.padding, str)
         if self.report.shape is None:
             self.shape_html.value = problem_html(self.report.problem, CSS_CLASS)
             grid = (0, 1)
@@ -131,9 +150,14 @@ class ConvExplorer(Explorer):
         self.grids = self._grids_transposed(s) if s.transposed else self._grids_conv(s)
 
     def _grids_conv(self, s: ConvSettings) -> dict[str, np.ndarray]:
-        (h, w), (ph, pw) = s.input_size, s.padding
-        grid = np.full((h + 2 * ph, w + 2 * pw), PAD)
-        grid[ph:ph + h, pw:pw + w] = PLAIN
+        h, w = s.input_size
+        try:  # zeros per side; "same" puts an even kernel's extra zero at the bottom/right
+            left, right, top, bottom = conv_padding_sides(s)
+        except ValueError:  # "same" with a stride: explained in the text, drawn without padding
+            left = right = top = bottom = 0
+        self.padding_sides = (left, right, top, bottom)
+        grid = np.full((top + h + bottom, left + w + right), PAD)
+        grid[top:top + h, left:left + w] = PLAIN
         kernel = _kernel_grid(s)
         self.cells_read = []
         if self.output_shape is None:
@@ -141,9 +165,9 @@ class ConvExplorer(Explorer):
         # Which padded cells does any window read? Rows and columns are independent.
         grid[(grid == PLAIN) & ~_reached(grid.shape, self.output_shape, window_taps, s)] = UNUSED
         r, c = self.cell
-        top, left = r * s.stride[0], c * s.stride[1]
+        row0, col0 = r * s.stride[0], c * s.stride[1]  # the window's corner, padded coordinates
         span = kernel.shape
-        box = grid[top:top + span[0], left:left + span[1]]
+        box = grid[row0:row0 + span[0], col0:col0 + span[1]]
         box[(kernel == SKIPPED) & (box != PAD)] = SKIPPED
         rows = window_taps(r, s.kernel_size[0], s.stride[0], s.dilation[0])
         cols = window_taps(c, s.kernel_size[1], s.stride[1], s.dilation[1])
@@ -152,7 +176,7 @@ class ConvExplorer(Explorer):
                 on_pad = grid[i, j] == PAD
                 grid[i, j] = ACTIVE_PAD if on_pad else ACTIVE
                 if not on_pad:
-                    self.cells_read.append((i - ph, j - pw))
+                    self.cells_read.append((i - top, j - left))
         output = np.full(self.output_shape, PLAIN)
         output[r, c] = ACTIVE
         return {"input": grid, "kernel": kernel, "output": output}
@@ -185,6 +209,10 @@ class ConvExplorer(Explorer):
         kernel_title = f"kernel {kh} × {kw}, dilation {dh} × {dw}"
         if s.transposed:
             in_title = f"input {s.input_size[0]} × {s.input_size[1]}"
+        elif isinstance(s.padding, str):
+            left, right, top, bottom = self.padding_sides
+            in_title = (f"padded input {g['input'].shape[0]} × {g['input'].shape[1]} "
+                        f"('{s.padding}': rows {top}+{bottom}, cols {left}+{right})")
         else:
             in_title = (f"padded input {g['input'].shape[0]} × {g['input'].shape[1]} "
                         f"(padding {s.padding[0]}, {s.padding[1]})")

@@ -13,15 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnncourse import functional as ops
+from cnncourse.functional.shapes import conv_pads
 
 __all__ = [
     "ConvSettings",
     "ShapeReport",
     "conv_report",
+    "conv_padding_sides",
     "window_taps",
     "transposed_targets",
     "pooling_problem",
     "LayerSpec",
+    "pad_before",
     "receptive_field_sizes",
     "receptive_field_masks",
 ]
@@ -32,12 +35,15 @@ AXIS_NAMES = ("height", "width")
 
 @dataclass(frozen=True)
 class ConvSettings:
-    """Everything the convolution explorer's sliders set, as ``(height, width)`` pairs."""
+    """Everything the convolution explorer's sliders set, as ``(height, width)`` pairs.
+
+    ``padding`` is a pair, or ``"same"`` / ``"valid"`` as ``nn.Conv2d`` takes them.
+    """
 
     input_size: tuple[int, int]
     kernel_size: tuple[int, int]
     stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
+    padding: tuple[int, int] | str = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     transposed: bool = False
     output_padding: tuple[int, int] = (0, 0)
@@ -45,24 +51,53 @@ class ConvSettings:
 
 @dataclass(frozen=True)
 class ShapeReport:
-    """The output shape (``None`` when impossible), one filled-in formula per axis, and why not."""
+    """The output shape (``None`` when impossible), one filled-in formula per axis, and why not.
+
+    ``padding_text`` says how many zeros a ``"same"``/``"valid"`` padding adds on each side.
+    """
 
     shape: tuple[int, int] | None
     formulas: tuple[str, ...]
     problem: str = ""
+    padding_text: str = ""
 
     @property
     def text(self) -> str:
-        """What the explorer prints: the formulas and the shape, or the explanation."""
+        """What the explorer prints: the padding, the formulas and the shape, or the explanation."""
         if self.shape is None:
             return self.problem
         h, w = self.shape
-        return "\n".join([*self.formulas, f"output shape: {h} × {w}"])
+        lines = [self.padding_text] if self.padding_text else []
+        return "\n".join([*lines, *self.formulas, f"output shape: {h} × {w}"])
 
 
-def _conv_formula(axis: str, n: int, k: int, s: int, p: int, d: int) -> str:
+def _added(before: int, after: int) -> str:
+    """The zeros one axis gains, as the formula writes them: ``2·p``, or ``1 + 2`` when uneven."""
+    return f"2·{before}" if before == after else f"{before} + {after}"
+
+
+def _conv_formula(axis: str, n: int, k: int, s: int, pads: tuple[int, int], d: int) -> str:
     """``H_out = ⌊(n + 2·p − d·(k−1) − 1)/s⌋ + 1`` with the numbers in (value appended later)."""
-    return f"{axis}_out = ⌊({n} + 2·{p} − {d}·({k}−1) − 1)/{s}⌋ + 1"
+    return f"{axis}_out = ⌊({n} + {_added(*pads)} − {d}·({k}−1) − 1)/{s}⌋ + 1"
+
+
+def conv_padding_sides(s: ConvSettings) -> tuple[int, int, int, int]:
+    """Zeros the convolution adds ``(left, right, top, bottom)``, by PyTorch's rule.
+
+    The rule's one home is :func:`cnncourse.functional.shapes.conv_pads` (``"same"`` puts an even
+    kernel's extra zero at the bottom/right); ValueError for ``"same"`` with a stride.
+    """
+    return conv_pads("conv_explorer", s.padding, s.kernel_size, s.stride, s.dilation)
+
+
+def _padding_text(s: ConvSettings, left: int, right: int, top: int, bottom: int) -> str:
+    """For ``"same"``/``"valid"``: the zeros on each side, and why an even kernel's are uneven."""
+    if not isinstance(s.padding, str):
+        return ""
+    uneven = " (even kernel: PyTorch puts the extra zero at the bottom/right)" if (
+        top != bottom or left != right) else ""
+    return (f"padding='{s.padding}': {top} row(s) on top, {bottom} at the bottom, "
+            f"{left} column(s) on the left, {right} on the right{uneven}")
 
 
 def _transposed_formula(axis: str, n: int, k: int, s: int, p: int, d: int, op: int) -> str:
@@ -70,15 +105,15 @@ def _transposed_formula(axis: str, n: int, k: int, s: int, p: int, d: int, op: i
     return f"{axis}_out = ({n} − 1)·{s} − 2·{p} + {d}·({k}−1) + {op} + 1"
 
 
-def _conv_problem(s: ConvSettings, library_message: str) -> str:
+def _conv_problem(s: ConvSettings, pads: tuple[tuple[int, int], ...], library_message: str) -> str:
     for axis in range(2):
-        n, k, p, d = s.input_size[axis], s.kernel_size[axis], s.padding[axis], s.dilation[axis]
-        span, padded = d * (k - 1) + 1, n + 2 * p
+        n, k, d = s.input_size[axis], s.kernel_size[axis], s.dilation[axis]
+        span, padded = d * (k - 1) + 1, n + sum(pads[axis])
         if span > padded:
             return (
                 f"Impossible setting: along the {AXIS_NAMES[axis]} the dilated kernel spans "
                 f"{d}·({k}−1) + 1 = {span} cells, but the padded input has only "
-                f"{n} + 2·{p} = {padded}; the window does not fit even once. "
+                f"{n} + {_added(*pads[axis])} = {padded}; the window does not fit even once. "
                 f"Add padding, or shrink the kernel or the dilation. ({library_message})"
             )
     return f"Impossible setting: {library_message}"
@@ -114,7 +149,16 @@ def conv_report(s: ConvSettings) -> ShapeReport:
 
     The shape comes from :func:`cnncourse.functional.conv_output_shape` (or
     ``conv_transpose_output_shape``); this function adds the arithmetic a student can follow.
+    Settings PyTorch refuses (``"same"`` with a stride, a string padding for a transposed
+    convolution) are explained, never raised.
     """
+    padding_text = ""
+    if s.transposed and isinstance(s.padding, str):
+        return ShapeReport(None, (), (
+            f"Impossible setting: nn.ConvTranspose2d takes its padding as numbers only; PyTorch "
+            f"refuses padding='{s.padding}' there (its padding crops the output instead of "
+            f"padding the input). Choose the padding from the sliders."
+        ))
     if s.transposed:
         formulas = tuple(
             _transposed_formula(AXES[a], s.input_size[a], s.kernel_size[a], s.stride[a],
@@ -127,16 +171,26 @@ def conv_report(s: ConvSettings) -> ShapeReport:
         except ValueError as err:
             return ShapeReport(None, formulas, _transposed_problem(s, str(err)))
     else:
+        try:
+            left, right, top, bottom = conv_padding_sides(s)
+        except ValueError as err:  # "same" with a stride, refused as nn.Conv2d refuses it
+            return ShapeReport(None, (), (
+                f"Impossible setting: padding='same' needs stride 1, but the stride is "
+                f"{s.stride[0]} × {s.stride[1]}. 'same' promises an output as large as the input, "
+                f"and a stride keeps only every s-th window, so no padding keeps the size; nn.Conv2d "
+                f"refuses it too. Set the strides to 1, or give the padding as numbers. ({err})"
+            ))
+        pads, padding_text = ((top, bottom), (left, right)), _padding_text(s, left, right, top, bottom)
         formulas = tuple(
-            _conv_formula(AXES[a], s.input_size[a], s.kernel_size[a], s.stride[a],
-                          s.padding[a], s.dilation[a])
+            _conv_formula(AXES[a], s.input_size[a], s.kernel_size[a], s.stride[a], pads[a], s.dilation[a])
             for a in range(2)
         )
         try:
             shape = ops.conv_output_shape(s.input_size, s.kernel_size, s.stride, s.padding, s.dilation)
         except ValueError as err:
-            return ShapeReport(None, formulas, _conv_problem(s, str(err)))
-    return ShapeReport(tuple(shape), tuple(f"{f} = {v}" for f, v in zip(formulas, shape, strict=True)))
+            return ShapeReport(None, formulas, _conv_problem(s, pads, str(err)))
+    filled = tuple(f"{f} = {v}" for f, v in zip(formulas, shape, strict=True))
+    return ShapeReport(tuple(shape), filled, padding_text=padding_text)
 
 
 def window_taps(out_index: int, kernel: int, stride: int, dilation: int) -> list[int]:
@@ -174,13 +228,25 @@ def pooling_problem(input_size: tuple[int, int], kernel_size: tuple[int, int],
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer of the receptive-field stack: a convolution or a pooling window."""
+    """One layer of the receptive-field stack: a convolution or a pooling window.
+
+    A convolution's ``padding`` may also be ``"same"`` or ``"valid"``, as in ``nn.Conv2d``.
+    """
 
     kind: str
     kernel_size: int
     stride: int = 1
     dilation: int = 1
-    padding: int = 0
+    padding: int | str = 0
+
+
+def pad_before(layer: LayerSpec) -> int:
+    """Zeros above (and left of) a layer's input, by ``conv_pads``: an even kernel's extra zero of
+    ``"same"`` goes at the bottom/right, as in PyTorch. ValueError for ``"same"`` with a stride."""
+    pair = layer.padding if isinstance(layer.padding, str) else (layer.padding, layer.padding)
+    _, _, top, _ = conv_pads("receptive_field_explorer", pair, (layer.kernel_size,) * 2,
+                                (layer.stride,) * 2, (layer.dilation,) * 2)
+    return top
 
 
 def receptive_field_sizes(layers: Sequence[LayerSpec]) -> list[tuple[int, int, str]]:
@@ -204,9 +270,10 @@ def receptive_field_sizes(layers: Sequence[LayerSpec]) -> list[tuple[int, int, s
 def _back_1d(mask_out: np.ndarray, in_size: int, layer: LayerSpec) -> np.ndarray:
     """Which cells of a layer's input (one axis) reach the marked cells of its output."""
     mask_in = np.zeros(in_size, dtype=bool)
+    before = pad_before(layer)
     for i in np.flatnonzero(mask_out):
         for pos in window_taps(int(i), layer.kernel_size, layer.stride, layer.dilation):
-            y = pos - layer.padding  # padded coordinates -> input coordinates
+            y = pos - before  # padded coordinates -> input coordinates
             if 0 <= y < in_size:
                 mask_in[y] = True
     return mask_in

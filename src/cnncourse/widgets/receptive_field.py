@@ -9,11 +9,13 @@ from cnncourse.functional import conv_output_shape
 
 from .base import Explorer, int_slider, problem_html
 from .drawing import CellGrid, add_legend, new_figure
-from .geometry import LayerSpec, pooling_problem, receptive_field_masks, receptive_field_sizes
+from .geometry import LayerSpec, pad_before, pooling_problem, receptive_field_masks, receptive_field_sizes
 
 __all__ = ["ReceptiveFieldExplorer", "MAX_LAYERS"]
 
 MAX_LAYERS = 4
+# A layer's padding: numbers, or nn.Conv2d's strings (pooling layers take numbers only).
+PADDINGS = [0, 1, 2, "same", "valid"]
 PLAIN, FIELD, CELL = range(3)
 PALETTE = ["white", "#9cc3ec", "#d9534f"]
 CSS_CLASS = "cnncourse-field-table"
@@ -48,7 +50,9 @@ class ReceptiveFieldExplorer(Explorer):
                 f"kernel_{i}": int_slider("kernel", spec.kernel_size, 1, 5, "4em", "15em"),
                 f"stride_{i}": int_slider("stride", spec.stride, 1, 3, "4em", "15em"),
                 f"dilation_{i}": int_slider("dilation", spec.dilation, 1, 3, "4.5em", "15.5em"),
-                f"padding_{i}": int_slider("padding", spec.padding, 0, 2, "4.5em", "15.5em"),
+                f"padding_{i}": widgets.Dropdown(options=PADDINGS, value=spec.padding, description="padding",
+                                                 style={"description_width": "4.5em"},
+                                                 layout=widgets.Layout(width="12em")),
             }
             controls.update(row)
             rows.append(widgets.HBox(list(row.values()), layout=widgets.Layout(flex_flow="row wrap")))
@@ -82,7 +86,11 @@ class ReceptiveFieldExplorer(Explorer):
         self.sizes, self.masks, problem = [(self.controls["input_h"].value,
                                             self.controls["input_w"].value)], [], ""
         for i, layer in enumerate(self.layers, start=1):
-            if layer.kind == "pool":
+            if layer.kind == "pool" and isinstance(layer.padding, str):
+                problem = (f"pooling takes its padding as numbers only; nn.MaxPool2d and nn.AvgPool2d "
+                           f"refuse padding='{layer.padding}' (only convolutions take 'same' and "
+                           f"'valid'). Choose 0, 1 or 2.")
+            elif layer.kind == "pool":
                 problem = pooling_problem(self.sizes[-1], (layer.kernel_size,) * 2, (layer.padding,) * 2)
             if not problem:
                 try:
@@ -151,5 +159,5 @@ class ReceptiveFieldExplorer(Explorer):
         """Input index where the receptive field's span starts: cell·j_L − Σ p_l·j_{l−1}."""
         start = self.cell[axis] * self.sizes_table[-1][1]
         for layer, (_, j, _) in zip(self.layers, self.sizes_table[:-1], strict=True):
-            start -= layer.padding * j
+            start -= pad_before(layer) * j  # "same": the zeros above/left, by PyTorch's rule
         return start
