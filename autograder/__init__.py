@@ -5,7 +5,8 @@ Commands (run from the repository root):
 * ``grade PS``  grades the course's real submissions (``course/submitted/<student>/PS``) into
   its gradebook: sandboxed, N at a time, resumable (:mod:`autograder.grade`). Options
   ``--workers N``, ``--students ID ...``, ``--force``, ``--no-sandbox``. Exit status 1 when a
-  submission could not be graded, 2 when the sandbox is unavailable.
+  submission could not be graded, 2 when the sandbox is unavailable or no grading kernel can
+  start (said once, before grading).
 
 The quality gates below each work on a temporary copy of the course and grade through the same
 engine:

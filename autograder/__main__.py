@@ -5,7 +5,8 @@
 ``students`` grades the simulated students and the mutants in one autograde run per assignment;
 ``all`` is ``validate`` followed by ``students``.
 
-Exit status 0 when every check passed, 1 when any failed, 2 for usage errors.
+Exit status 0 when every check passed, 1 when any failed, 2 for usage errors and when `grade`
+cannot start a grading kernel (it says why, before grading anyone).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from autograder.course import COURSE, assignments
 from autograder.grade import Options, grade_assignment
 from autograder.sandbox import SandboxUnavailable
+from autograder.startup import StartupFailed
 from autograder.table import format_table, verdict
 from autograder.workspace import NbgraderFailed, workspace
 
@@ -86,6 +88,9 @@ def _grade_command(args: argparse.Namespace) -> int:
             outcomes = grade_assignment(assignment, args.course, options)
         except SandboxUnavailable as error:
             print(f"grade: refusing to run student code unsandboxed: {error}", file=sys.stderr)
+            return 2
+        except StartupFailed as error:
+            print(f"grade {assignment}: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(f"\ngrade {assignment}: interrupted; what was graded is saved, run the same command "

@@ -9,7 +9,9 @@
   ``kill_grace`` seconds it is killed. A kernel that dies (``os._exit``, a segfault, the memory
   limit) or is killed costs only that cell: a fresh kernel replays the earlier setup, answer and
   ordinary cells (never the one that killed it, never a test cell) and grading goes on;
-* a wall limit per notebook; output beyond ``output_limit`` characters per cell is dropped;
+* a wall limit per notebook; outputs of every kind are capped in bytes of JSON per cell and per
+  notebook (:mod:`autograder.caps`), display updates included; widgets' messages are ignored;
+* kernels inherit no file but ``/dev/null`` and a pipe the grader drains (:mod:`autograder.kernel_io`);
 * test cells run in a second, clean kernel that never runs student code (:mod:`autograder.split`).
 """
 
@@ -33,7 +35,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode, default
 
+from autograder.caps import CappedOutputs, OutputBudget
 from autograder.files import copy_regular_files
+from autograder.kernel_io import KernelOutput
 from autograder.names import is_setup_cell, is_test_cell
 from autograder.sandbox import (
     ENV_VAR,
@@ -60,7 +64,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-class SandboxedExecute(CleanTests, Execute):
+class SandboxedExecute(CappedOutputs, CleanTests, Execute):
     """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
 
     split = Bool(True, help="Run test cells in a clean kernel that never runs student code.").tag(config=True)
@@ -79,7 +83,10 @@ class SandboxedExecute(CleanTests, Execute):
         config=True
     )
     max_restarts = Integer(3, help="Fresh kernels per notebook after deaths and kills.").tag(config=True)
-    output_limit = Integer(100_000, help="Characters of output kept per cell.").tag(config=True)
+    output_limit = Integer(100_000, help="Bytes of output (JSON) kept per cell.").tag(config=True)
+    notebook_output_limit = Integer(1_000_000, help="Bytes of output (JSON) kept per notebook.").tag(
+        config=True
+    )
     scratch = Unicode("", help="Folder for kernel specs and socket folders (default: a temp dir).").tag(
         config=True
     )
@@ -145,10 +152,17 @@ class SandboxedExecute(CleanTests, Execute):
     async def async_start_new_kernel(self, **kwargs) -> None:
         kwargs["env"] = self._launcher_env(self._sandbox())
         self.extra_arguments = list(KERNEL_ARGUMENTS)
-        await super().async_start_new_kernel(**kwargs)
+        self._kernel_output = KernelOutput()
+        try:
+            await super().async_start_new_kernel(**kwargs, **self._kernel_output.launch_kwargs())
+        finally:
+            self._kernel_output.started()
 
     async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
+        try:
+            kc = await super().async_start_new_kernel_client()
+        except Exception as error:  # say what the kernel said (bubblewrap's reason, a Python error)
+            raise RuntimeError(f"{error}; the kernel wrote: {self._kernel_output.text(wait=2)}") from error
         self._seal(self._ipc_dir)
         return kc
 
@@ -176,36 +190,6 @@ class SandboxedExecute(CleanTests, Execute):
         except Exception as error:  # already dead
             self.log.info("kill: %s", error)
 
-    # ------------------------------------------------------------------ output cap
-    def output(self, outs, msg, display_id, cell_index):
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is None:
-            return None
-        used = self._output_used.get(cell_index, 0)
-        size = len(out.get("text", "")) + sum(len(str(v)) for v in out.get("data", {}).values())
-        if used + size > self.output_limit:
-            outs.remove(out)
-            room = max(0, self.output_limit - used)
-            if room and out.output_type == "stream":
-                out.text = out.text[:room]
-                outs.append(out)
-            self._output_dropped[cell_index] = self._output_dropped.get(cell_index, 0) + size - room
-        self._output_used[cell_index] = used + size
-        return out
-
-    def on_cell_executed(self, **kwargs) -> None:
-        super().on_cell_executed(**kwargs)
-        dropped = self._output_dropped.pop(kwargs["cell_index"], 0)
-        if dropped:
-            kwargs["cell"].outputs.append(
-                new_output(
-                    "stream",
-                    name="stdout",
-                    text=f"\n[output truncated: {dropped} characters beyond the "
-                    f"grader's limit of {self.output_limit} were dropped]\n",
-                )
-            )
-
     # ------------------------------------------------------------------ the loop
     def preprocess(self, nb: NotebookNode, resources: dict, km=None) -> tuple[NotebookNode, dict]:
         NotebookClient.__init__(self, nb, km)  # per-notebook state, exactly as nbconvert does
@@ -213,8 +197,7 @@ class SandboxedExecute(CleanTests, Execute):
         self._failed_index: int | None = None
         self._run_dir: str | None = None
         self._check_assign_resources(resources)
-        self._output_used: dict[int, int] = {}
-        self._output_dropped: dict[int, int] = {}
+        self._budget = OutputBudget(self.output_limit, self.notebook_output_limit)
         self._reset_clean_tests()
         run_sync(self._run_all_and_stop)()
         return self.nb, self.resources
@@ -304,6 +287,13 @@ class SandboxedExecute(CleanTests, Execute):
 
     async def _replay(self, indices: list[int], deadline: float) -> None:
         """Re-run earlier cells in a fresh kernel; their recorded outputs stay as they were."""
+        budget, self._budget = self._budget, self._budget.scratch()  # what replays print is thrown away
+        try:
+            await self._replay_cells(indices)
+        finally:
+            self._budget = budget
+
+    async def _replay_cells(self, indices: list[int]) -> None:
         for index in indices:
             self._failed_index = index
             original = self.nb.cells[index]

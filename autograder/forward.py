@@ -66,18 +66,14 @@ class StudentRequests:
         return answer
 
     def _show_student_output(self, text: str) -> None:
-        """What the student's code printed while a test used it, in the test cell (capped)."""
+        """What the student's code printed while a test used it, in the test cell (capped in bytes
+        of JSON with everything else of that cell: :class:`autograder.caps.OutputBudget`)."""
         text = text.strip("\n")
         if not text or self._test_cell is None:
             return
-        used = self._output_used.get(self._test_index, 0)
-        room = max(0, self.output_limit - used)
-        self._output_used[self._test_index] = used + len(text)
-        if room:
-            self._test_cell.outputs.append(new_output("stream", name="stdout", text=text[:room] + "\n"))
-        if len(text) > room:
-            dropped = self._output_dropped.get(self._test_index, 0)
-            self._output_dropped[self._test_index] = dropped + len(text) - room
+        kept = self._budget.take(self._test_index, new_output("stream", name="stdout", text=text + "\n"))
+        if kept is not None:
+            self._test_cell.outputs.append(kept)
 
     async def _ask_student(self, code: str) -> tuple[str, str]:
         """Run ``code`` in the student kernel until the test's deadline: (printed text, problem or "")."""

@@ -7,6 +7,10 @@ gradebook (:mod:`autograder.gradebook`; SQLite or PostgreSQL through nbgrader's 
 ``<course>/autograded/``. What it graded is remembered in ``<course>/.autograder/<assignment>/``
 (a fingerprint of each submitted folder), so a second run, or a run after an interrupted one,
 grades only what is new or changed; ``force`` regrades everything.
+
+Start-up problems are said once, before any submission: every worker first starts its test kernel
+exactly as grading will (:mod:`autograder.startup`); when one cannot, the run stops with
+the kernel's own words (:class:`StartupFailed`) instead of failing every student.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from autograder.sandbox import (
     run_uid,
     unavailable_reason,
 )
+from autograder.startup import StartupFailed, check_started, warm_task
 from autograder.worker import WorkerProcess
 
-__all__ = ["Outcome", "Options", "grade_assignment", "grade_course", "submissions", "fingerprint", "STATE"]
+__all__ = ["Outcome", "Options", "StartupFailed", "grade_assignment", "grade_course", "submissions",
+           "fingerprint", "STATE"]
 
 STATE = ".autograder"  # <course>/.autograder/<assignment>/<student>.json: what was graded
 
@@ -173,6 +179,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
 
     Raises:
         SandboxUnavailable: sandboxing was asked for and cannot work here (the message says why).
+        StartupFailed: a grading kernel cannot start (the message quotes it); nothing was graded.
         SystemExit: the gradebook does not know the assignment.
     """
     options = options or Options()
@@ -200,10 +207,13 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     workers: list[WorkerProcess] = []
     started: list[WorkerProcess] = []
     try:
-        # Workers start now: their imports overlap with the preparation below.
+        readonly = list(readonly_paths(protect=course)) if options.sandbox else []
+        # Workers start now and start their test kernels: that overlaps with the preparation below.
         started += [WorkerProcess(slot, scratch / f"worker-{slot}.log")
                     for slot in range(min(options.workers, max(1, len(chosen))))]
         workers.extend(started)
+        warm = warm_task(assignment, course, options.sandbox, readonly, options.timeout, options.limits)
+        warming = [w for w in started if w.send(dict(warm, private=str(scratch / "w" / str(w.slot))))]
         template = scratch / "template.db"
         gradebook.make_template(db_url, course_id, assignment, template, cache=course / STATE / ".templates")
         top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
@@ -227,7 +237,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                 outcomes[student] = earlier
             else:
                 pending.put((student, mark))
-        readonly = list(readonly_paths(protect=course)) if options.sandbox else []
+        check_started(started, warming)
         base = {
             "assignment": assignment,
             "config_dir": str(course),

@@ -51,6 +51,7 @@ __all__ = [
     "KERNEL_NAME",
     "ENV_VAR",
     "INSIDE",
+    "interpreter",
 ]
 
 KERNEL_NAME = "cnncourse-grading"
@@ -140,6 +141,14 @@ class Sandbox:
         data["limits"] = Limits(**data["limits"])
         data["readonly"] = tuple(data["readonly"])
         return cls(**data)
+
+
+def interpreter() -> str:
+    """This Python as kernels start it: its folder resolved, so that a symlinked virtual environment
+    is found at the real path the sandbox binds, and its own name kept (a virtual environment's
+    ``python`` finds its ``pyvenv.cfg`` from where it is called, not from where its link points)."""
+    executable = Path(sys.executable)
+    return str(executable.parent.resolve() / executable.name)
 
 
 def readonly_paths(protect: Path | None = None) -> tuple[str, ...]:
@@ -271,7 +280,7 @@ def unavailable_reason() -> str | None:
 def write_kernel_spec(folder: Path) -> Path:
     """Write the grading kernel spec into ``folder/<KERNEL_NAME>``; return ``folder``."""
     spec = {
-        "argv": [sys.executable, "-m", "autograder.sandbox", "-f", "{connection_file}"],
+        "argv": [interpreter(), "-m", "autograder.sandbox", "-f", "{connection_file}"],
         "display_name": "cnncourse grading (sandboxed)",
         "language": "python",
         "interrupt_mode": "message",  # signals cannot reach a kernel in its own session
@@ -304,7 +313,7 @@ def _launch(argv: list[str]) -> None:
     connection = Path(argv[1]).resolve()
     if not connection.is_relative_to(box.ipc_dir):
         raise SystemExit(f"autograder.sandbox: connection file {connection} is not in {box.ipc_dir}")
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection), *argv[2:]]
+    kernel = [interpreter(), "-m", "ipykernel_launcher", "-f", str(connection), *argv[2:]]
     if box.isolate:
         if os.geteuid() == 0:
             for path in (Path(box.ipc_dir), connection):

@@ -27,11 +27,13 @@ from pathlib import Path
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
 from autograder.workspace import workspace
 
-__all__ = ["STUDENT_VIEW", "Part", "release", "selfgrade", "format_report", "main"]
+__all__ = ["STUDENT_VIEW", "HOW_YOU_COMPUTE", "Part", "release", "selfgrade", "how_you_compute",
+           "format_report", "main"]
 
 STUDENT_VIEW = ROOT / "assignments"
 STUDENT = "self"  # the student id inside the temporary course
 PRISTINE = ".release"  # assignments/<ps>/.release/<name>.ipynb: the release the student's copy came from
+HOW_YOU_COMPUTE = "**How you compute is up to you.**"  # opens a paragraph of every assignment's intro
 
 
 @dataclass(frozen=True)
@@ -144,10 +146,23 @@ def selfgrade(assignment: str, notebook: Path | None = None, course: Path = COUR
         return _parts(ws.course, assignment, source.stem)
 
 
-def format_report(assignment: str, parts: list[Part]) -> str:
-    """The feedback as Markdown: total, then one row per part and each failure's message."""
+def how_you_compute(assignment: str, course: Path = COURSE) -> str:
+    """The paragraph of the assignment's introduction that says what its checks look at ("" if none).
+
+    It lives in the notebook, where students read it before the questions; self-grading repeats it.
+    """
+    (path,) = source_notebooks(assignment, course / "source")
+    intro = next((cell.source for cell in read(path).cells if cell.cell_type == "markdown"), "")
+    found = [p for p in intro.split("\n\n") if p.startswith(HOW_YOU_COMPUTE)]
+    return " ".join(found[0].split()) if found else ""
+
+
+def format_report(assignment: str, parts: list[Part], note: str = "") -> str:
+    """The feedback as Markdown: total, ``note`` (what the checks look at), a row per part, each failure."""
     score, top = sum(p.score for p in parts), sum(p.max_score for p in parts)
-    lines = [f"# {assignment}: {score:g} / {top:g} points", "", "| part | points | |", "|---|---|---|"]
+    lines = [f"# {assignment}: {score:g} / {top:g} points", ""]
+    lines += [note, ""] if note else []
+    lines += ["| part | points | |", "|---|---|---|"]
     for part in parts:
         mark = "passed" if part.score >= part.max_score else "failed"
         lines.append(f"| {part.grade_id} | {part.score:g} / {part.max_score:g} | {mark} |")
@@ -176,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         return 0
     parts = selfgrade(args.assignment, args.notebook, sandbox=False if args.no_sandbox else None)
-    report = format_report(args.assignment, parts)
+    report = format_report(args.assignment, parts, how_you_compute(args.assignment))
     print(report)
     (source,) = source_notebooks(args.assignment)
     notebook = args.notebook or STUDENT_VIEW / args.assignment / source.name

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import contextlib
-import json
 import os
 import tempfile
 import time
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.util import ensure_async
+from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from autograder.caps import MAX_TEXT, clip
 from autograder.forward import StudentKernelLost, StudentRequests
-from autograder.names import free_names, is_setup_cell, is_test_cell, run_first
+from autograder.kernel_io import KernelOutput
+from autograder.names import free_names, is_setup_cell, run_first
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE", "KERNEL_ARGUMENTS"]
 
@@ -40,7 +40,11 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # every grading kern
 # The test kernel formats a failing test's traceback as plain Python does: IPython's default
 # (source context from stack_data) costs about 8 ms more per failing cell, and the feedback
 # keeps only the message of hidden tests anyway.
-TEST_KERNEL_ARGUMENTS = [*KERNEL_ARGUMENTS, "--InteractiveShell.xmode=Plain"]
+# Low-level writes of C libraries there (fontconfig, OpenMP, a first import's notices) go to the
+# kernel's own pipe, not into the test cell: they happen once per test kernel, so they would
+# fail (nbgrader: anything on stderr) only the first submission a worker grades.
+TEST_KERNEL_ARGUMENTS = [*KERNEL_ARGUMENTS, "--InteractiveShell.xmode=Plain",
+                         "--IPKernelApp.capture_fd_output=False"]
 # The test kernel this process keeps between notebooks (it never ran student code; it forgets each
 # submission's names before the next): one start of torch per worker instead of one per notebook.
 _KEPT: list[tuple[AsyncKernelManager, object]] = []
@@ -118,13 +122,49 @@ class CleanTests(StudentRequests):
         workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)  # empty: no student file
         box = self._box(workdir, ipc, TEST_UID_BASE + os.getpid() % 40_000_000)
         env = self._launcher_env(box)
-        await ensure_async(km.start_kernel(env=env, extra_arguments=TEST_KERNEL_ARGUMENTS))
+        output = KernelOutput()
+        try:
+            await ensure_async(km.start_kernel(env=env, extra_arguments=TEST_KERNEL_ARGUMENTS,
+                                               **output.launch_kwargs()))
+        finally:
+            output.started()
         kc = km.client()
         kc.start_channels()
-        await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        try:
+            await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        except Exception as error:  # say why: bubblewrap's or Python's own words
+            await _shutdown(km, kc)
+            raise RuntimeError(f"{error}; the kernel wrote: {output.text(wait=2)}") from error
         kc.allow_stdin = True
         self._seal(ipc)
         self._tkm, self._tkc, self._first_run = km, kc, "remember_start()"
+
+    def warm_test_kernel(self) -> str:
+        """Start a test kernel the way grading does, and keep it for this process's first notebook.
+
+        Returns:
+            "" when it started and imported the grading library; else why not (the kernel's words).
+        """
+        async def warm() -> str:
+            self._tkm = self._tkc = self._tests_ready = None
+            self._tests_lost = False
+            try:
+                await self._start_test_kernel()
+                reply = await self._tkc.execute_interactive(
+                    f"{_REMOTE}remember_start()", store_history=False, allow_stdin=False,
+                    timeout=self.startup_timeout, output_hook=lambda msg: None)
+            except Exception as error:  # it did not start, or did not answer in time
+                await self._stop_test_kernel()
+                return clip(str(error), MAX_TEXT)
+            if reply["content"]["status"] != "ok":
+                await self._stop_test_kernel()
+                content = reply["content"]
+                return clip(f"the grading library does not load in a grading kernel: {content.get('ename')}: "
+                            f"{content.get('evalue')}", MAX_TEXT)
+            await self._stop_test_kernel(keep=True)
+            return ""
+
+        return run_sync(warm)()
 
     async def _catch_up(self, index: int) -> None:
         while self._tkm is not None and not self._tests_lost and self._setup_done < len(self._setup_sources):
@@ -172,6 +212,7 @@ class CleanTests(StudentRequests):
             with self._on_test_kernel():
                 await self.async_execute_cell(cell, index, store_history=False)
         except Exception as problem:  # the test kernel died or hung: only the grader's code runs there
+            problem = clip(problem, MAX_TEXT)
             self.log.error("test kernel lost (%s); a fresh one replaces it", problem)
             cell.outputs.append(new_output("error", ename="GraderError", evalue="the test kernel was lost",
                                            traceback=[f"GraderError: the test kernel was lost ({problem})"]))
@@ -198,8 +239,7 @@ class CleanTests(StudentRequests):
             self._tests_ready = asyncio.ensure_future(self._start_test_kernel())
         await self._tests_ready
         if self._first_run:
-            code = f'{self._first_run}; {_REMOTE}set_student_code("{self._student_code()}")'
-            first = _scratch(_REMOTE + code)
+            first = _scratch(_REMOTE + self._first_run)
             self._first_run, self._setup_done = "", 0
             await self._run_in_tests(first, -1)
             if self._tests_lost or _errors(first):
@@ -207,12 +247,6 @@ class CleanTests(StudentRequests):
                 await self._drop_lost_tests()
                 raise RuntimeError(f"the test kernel could not be reset ({_errors(first)[:1]})")
         await self._catch_up(-1)  # a replacement test kernel runs the setup cells it missed
-
-    def _student_code(self) -> str:
-        """The submission's code cells (neither test nor setup cells) as base64 JSON, for the gate."""
-        sources = [cell.source for cell in self.nb.cells if cell.cell_type == "code"
-                   and not is_test_cell(cell) and not is_setup_cell(cell)]
-        return base64.b64encode(json.dumps(sources).encode()).decode("ascii")
 
     async def _drop_lost_tests(self) -> None:
         if self._tests_lost:
@@ -225,7 +259,8 @@ class CleanTests(StudentRequests):
             await self._ready_tests()
         except Exception as problem:  # no test kernel: the test cannot run, and says why
             cell.outputs = [new_output("error", ename="GraderError", evalue="no test kernel",
-                                       traceback=[f"GraderError: the test kernel did not start ({problem})"])]
+                                       traceback=[f"GraderError: the test kernel did not start "
+                                                  f"({clip(problem, MAX_TEXT)})"])]
             self._tests_ready = None
             return
         timeout = max(1, min(self.timeout or 60, int(deadline - time.monotonic()) + 1))

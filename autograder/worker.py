@@ -1,9 +1,12 @@
 """A grading worker: autogrades one submission at a time in a private course copy.
 
 ``python -m autograder.worker`` reads one JSON task per line on stdin and answers one JSON line
-per task on its original stdout (nbgrader's log goes to stderr). A task names the assignment,
-the student, the submitted folder, a private folder, the template gradebook and the options;
-the answer carries the scores (:func:`autograder.gradebook.read_scores`), a status and notes.
+per task on its original stdout (nbgrader's log goes to stderr, every line clipped). A task with
+``"warm": true`` comes first: the worker starts its test kernel the way grading will and answers
+``{"problem": ""}`` or why that kernel cannot start (:func:`autograder.startup.warm_up`). A task
+names the assignment, the student, the submitted folder, a private folder, the template gradebook
+and the options; the answer carries the scores (:func:`autograder.gradebook.read_scores`), a status
+and notes.
 The worker imports nbgrader once and runs its ``Autograde`` converter in-process, with
 :class:`autograder.execute.SandboxedExecute` in place of nbgrader's Execute step.
 :class:`WorkerProcess` is the parent's handle on one such process.
@@ -30,9 +33,10 @@ from traitlets.config import Config, PyFileConfigLoader
 from autograder.course import read
 from autograder.files import copy_regular_files
 
-__all__ = ["grade_task", "check_notebooks", "WorkerProcess", "main"]
+__all__ = ["grade_task", "task_config", "check_notebooks", "WorkerProcess", "main", "MAX_LOG_LINE"]
 
 MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
+MAX_LOG_LINE = 2000  # characters of one log record (they may quote student output)
 FAILURE_NAMES = {
     "KernelKilled": "killed",
     "KernelDied": "died",
@@ -78,11 +82,13 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
             continue
         found = nb.metadata.get("kernelspec", {}).get("name")
         if found != kernel:
-            notes.append(f"{name}.ipynb asks for kernel {found!r}; graded with the course's {kernel!r}")
+            notes.append(f"{name}.ipynb asks for kernel {repr(found)[:80]}; graded with the course's "
+                         f"{kernel!r}")
     return problems, notes
 
 
-def _config(task: dict, course: Path) -> Config:
+def task_config(task: dict, course: Path) -> Config:
+    """nbgrader's configuration for ``task`` in the private course copy ``course``."""
     from nbgrader.preprocessors import Execute
 
     from autograder.execute import SandboxedExecute
@@ -122,7 +128,7 @@ def _failures(folder: Path) -> list[str]:
         for cell in read(path).cells:
             names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
             for ename in sorted(names & FAILURE_NAMES.keys()):
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
+                grade_id = str(cell.metadata.get("nbgrader", {}).get("grade_id", "a cell"))[:80]
                 found.append(f"{grade_id} {FAILURE_NAMES[ename]}")
     return found
 
@@ -143,6 +149,17 @@ class _ErrorLines(logging.Handler):
         """The first logged error that is not nbgrader's generic summary."""
         generic = ("There was an error processing", "Please see the", "Removing failed")
         return next((line for line in self.lines if not line.startswith(generic)), "")
+
+
+class _ClippedLines(logging.Filter):
+    """Cuts every log record to :data:`MAX_LOG_LINE` characters (a record may quote student output)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if len(text) > MAX_LOG_LINE:
+            record.msg = f"{text[:MAX_LOG_LINE]} [... {len(text) - MAX_LOG_LINE} characters]"
+            record.args = None
+        return True
 
 
 def grade_task(task: dict) -> dict:
@@ -176,8 +193,11 @@ def grade_task(task: dict) -> dict:
     }
     errors = _ErrorLines()
     logging.getLogger("traitlets").addHandler(errors)
+    for handler in logging.getLogger("traitlets").handlers:  # nbgrader's own log handler
+        if not any(isinstance(f, _ClippedLines) for f in handler.filters):
+            handler.addFilter(_ClippedLines())
     try:
-        config = _config(task, course)
+        config = task_config(task, course)
         converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
         converter.force = True
         converter.start()
@@ -219,15 +239,31 @@ class WorkerProcess:
             self.answers.put(line)
         self.answers.put("")
 
-    def run(self, task: dict, timeout: float) -> dict | None:
-        """The worker's answer; None when it died or gave none within ``timeout`` seconds."""
+    def send(self, task: dict) -> bool:
         try:
             self.process.stdin.write(json.dumps(task) + "\n")
             self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def receive(self, timeout: float) -> dict | None:
+        """The worker's answer; None when it died or gave none within ``timeout`` seconds."""
+        try:
             line = self.answers.get(timeout=timeout)
-        except (BrokenPipeError, OSError, queue.Empty):
+        except queue.Empty:
             return None
         return json.loads(line) if line else None
+
+    def run(self, task: dict, timeout: float) -> dict | None:
+        """The worker's answer to ``task``; None when it died or gave none within ``timeout`` seconds."""
+        return self.receive(timeout) if self.send(task) else None
+
+    def tail(self, size: int = 2000) -> str:
+        """The end of this worker's log, for a message."""
+        self.log.flush()
+        text = Path(self.log.name).read_text(errors="replace")[-size:].strip()
+        return " | ".join(text.splitlines()[-8:]) or "its log is empty"
 
     def stop(self) -> None:
         try:
@@ -248,12 +284,20 @@ def main() -> None:
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ClippedLines())
     import nbgrader.converters  # noqa: F401  (about 1 s: paid while the parent prepares, not per task)
 
     import autograder.execute  # noqa: F401
     for line in sys.stdin:
         if line.strip():
-            answers.write(json.dumps(grade_task(json.loads(line))) + "\n")
+            task = json.loads(line)
+            if task.get("warm"):
+                from autograder.startup import warm_up
+
+                answers.write(json.dumps(warm_up(task)) + "\n")
+            else:
+                answers.write(json.dumps(grade_task(task)) + "\n")
 
 
 if __name__ == "__main__":

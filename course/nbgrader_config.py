@@ -66,4 +66,5 @@ c.SandboxedExecute.notebook_timeout = 900  # wall seconds per notebook
 c.SandboxedExecute.kill_grace = 5  # seconds an interrupted cell gets before its kernel is killed
 c.SandboxedExecute.memory_limit = 2 * 1024**3  # RLIMIT_AS bytes (no cgroup: the host owns it)
 c.SandboxedExecute.process_limit = 256  # RLIMIT_NPROC: processes and threads
-c.SandboxedExecute.output_limit = 100_000  # characters of output kept per cell
+c.SandboxedExecute.output_limit = 100_000  # bytes of JSON output (text, data, metadata, errors) per cell
+c.SandboxedExecute.notebook_output_limit = 1_000_000  # bytes of output kept per notebook

@@ -1,4 +1,4 @@
-"""The clean test kernel's protocol, in one process: stand-ins, safe data, the gate (issue 9).
+"""The clean test kernel's protocol, in one process: stand-ins, safe data (issue 9).
 
 Both sides are wired back to back here: the test kernel's ``input()`` is replaced by a function
 that runs the student side's ``serve`` on a separate namespace, exactly the text the grader
@@ -12,7 +12,6 @@ import base64
 import builtins
 import contextlib
 import io
-import json
 import pickle
 
 import pytest
@@ -22,8 +21,7 @@ from torch import nn
 import cnncourse.grading.agent as agent
 import cnncourse.grading.remote as remote
 from autograder.names import free_names, is_setup_cell, is_test_cell, run_first
-from cnncourse.grading import call_refusing, check_matrix_product, observe
-from cnncourse.grading.gate import back_door
+from cnncourse.grading import observe
 from cnncourse.grading.wire import MAX_BYTES, WireError, from_text, to_text
 
 
@@ -174,87 +172,18 @@ def test_a_handle_claiming_to_be_a_tensor_is_no_tensor():
         remote.decode(("m", "torch"))
 
 
-def test_refusals_and_recording_happen_in_the_student_kernel(student):
-    import torch.nn.functional as F
+def test_arguments_are_read_back_where_the_students_function_ran(student):
+    def in_place(X):
+        X.add_(1)  # changes its argument: only the student's kernel can tell
+        return X.sum()
 
-    def ready_made(X, K, conv=F.conv2d):  # a reference taken before the refusal: still refused
-        return conv(X[None], K)[0]
-
-    def one_product(X, K):
-        windows = torch.stack([X[:, i:i + 2].reshape(-1) for i in range(3)], 1)  # (4, 3)
-        return (K.reshape(1, -1) @ windows).reshape(1, 3)
-
-    student.update(ready_made=ready_made, one_product=one_product)
-    remote.begin_test_cell(["ready_made", "one_product"])
-    tests = student["__tests__"]
-    with pytest.raises(AssertionError, match="must not call conv2d"):
-        call_refusing(["conv2d"], tests["ready_made"], torch.ones(1, 3, 3), torch.ones(1, 1, 2, 2))
-    seen = observe(tests["one_product"], torch.ones(2, 4), torch.ones(2, 2), record=True)
-    assert seen.names.count("matmul") + seen.names.count("__matmul__") == 1 and len(seen.products) == 1
-    result = check_matrix_product("one_product", tests["one_product"], torch.randn(2, 4), torch.randn(2, 2))
-    assert result.shape == (1, 3)
-
-
-def test_watched_checks_fail_when_the_notebook_has_a_back_door(student):
-    def honest(X):
-        return X + 1
-
-    student["honest"] = honest
-    remote.begin_test_cell(["honest"])
-    fn = student["__tests__"]["honest"]
-    cells = ["import torch\nx = 1", "import sys\nsys.setprofile(None)"]
-    text = base64.b64encode(json.dumps(cells).encode()).decode()
-    remote.set_student_code(text)
-    with pytest.raises(AssertionError, match="cell 2, line 1: import sys"):
-        call_refusing(["conv2d"], fn, torch.ones(1))
-    assert torch.equal(fn(torch.ones(1)), torch.full((1,), 2.0))  # plain calls are checked by value
-
-
-@pytest.mark.parametrize("source", [
-    "import torch\nfrom torch import nn\nimport torch.nn.functional as F\nY = F.relu(torch.ones(2))",
-    "%timeit -n 10 -r 2 corr2d(X, K)",
-    "%matplotlib inline\nimport matplotlib.pyplot as plt",
-    "%%time\nx = 1",
-    "from __future__ import annotations\nclass A(nn.Module):\n    def __init__(self):\n"
-    "        super().__init__()\n        self._cache = {}",
-    "from cnncourse.functional import corr2d\nfrom typing import Any",
-])
-def test_the_gate_lets_honest_code_through(source):
-    assert back_door([source]) is None
-
-
-@pytest.mark.parametrize(("source", "found"), [
-    ("import sys", "import sys"),
-    ("import cnncourse.grading.observe as o", "cnncourse.grading"),
-    ("from cnncourse import grading", "from cnncourse import grading"),
-    ("exec('1')", "exec"),
-    ("getattr(F, 'con' + 'v2d')", "getattr"),
-    ("x.__dict__", "__dict__"),
-    ("torch._C._foo", "_foo"),
-    ("t = torch\nt.ops.aten.convolution", ".ops"),
-    ("!ls", "'ls'"),
-    ("%run other.py", "'run'"),
-    ("%timeit exec('x')", "exec"),
-    ("%%time\nimport sys", "import sys"),
-    ("from torch.overrides import TorchFunctionMode", "torch.overrides"),
-    ("import threading", "import threading"),
-    ("def f():\n    import ctypes", "line 2: import ctypes"),
-    ("type(x).__mro__", "__mro__"),
-    ("get_ipython().events", "get_ipython"),
-    ("def broken(:", "does not parse"),
-    ("torch.sys.setprofile(None)", ".sys"),
-    ("import torch.nn as nn\nw = nn.modules.module.warnings", "the module torch.nn.modules.module"),
-    ("import numpy as np\nlib = np.ctypeslib", "ctypeslib"),
-    ("import torch.utils.cpp_extension", "import torch.utils.cpp_extension"),
-    ("from numpy import ctypeslib", "ctypeslib"),
-    ("g = (x for x in [])\nframe = g.gi_frame", ".gi_frame"),
-    ("def f():\n    pass\nf.co_code", ".co_code"),
-    ("from typing import get_type_hints", "get_type_hints"),
-    ("import operator", "import operator"),
-])
-def test_the_gate_names_each_back_door(source, found):
-    problem = back_door(["x = 1", source])
-    assert problem is not None and problem.startswith("cell 2") and found in problem
+    student["in_place"] = in_place
+    remote.begin_test_cell(["in_place"])
+    X = torch.zeros(3)
+    seen = observe(student["__tests__"]["in_place"], X, return_args=True)
+    assert seen.result.item() == 3.0
+    assert torch.equal(X, torch.zeros(3))  # the test's own copy is untouched
+    assert torch.equal(seen.args[0], torch.ones(3))  # the copy the function changed, read back
 
 
 def test_test_kernels_never_share_a_uid_with_student_kernels():
@@ -264,16 +193,6 @@ def test_test_kernels_never_share_a_uid_with_student_kernels():
     highest_student = max(run_uid(task, pid) for pid in (0, 99_999, 199_999) for task in (0, 624, 625))
     assert highest_student + KERNELS_PER_TASK < TEST_UID_BASE
     assert TEST_UID_BASE + 40_000_000 < 2**31  # signed 32-bit uids stay valid
-
-
-def test_refuse_in_adds_modules_to_torch_and_the_library():
-    import torch.nn.functional as F
-
-    def uses_conv(X):
-        return F.conv2d(X, torch.ones(1, 1, 1, 1))
-
-    with pytest.raises(AssertionError, match="must not call conv2d"):
-        call_refusing(["conv2d"], uses_conv, torch.ones(1, 1, 2, 2), refuse_in=["cnncourse.models"])
 
 
 def test_the_grader_speaks_the_same_protocol_as_both_kernels():

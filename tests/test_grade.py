@@ -1,5 +1,7 @@
 """``python -m autograder grade`` (issue 9): every submission gets a row, N at a time, resumably,
-and a kernel that dies, hangs or floods its output costs only the cell that did it."""
+and a kernel that dies, hangs or floods its output costs only the cell that did it. Issue 17: every
+output byte counts, kernels hold no host file, grading order changes no grade, a symlinked virtual
+environment works and a kernel that cannot start stops the run once, with its reason."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 from sqlalchemy import text
 
+from autograder.caps import STUB_CHARACTERS, json_size
 from autograder.course import COURSE, ROOT, read
 from autograder.execute import SandboxedExecute
 from autograder.files import MAX_FILES, regular_files
 from autograder.grade import STATE, grade_course
+from autograder.hostile.attacks import PLOTS_X_DIAG
 from autograder.sandbox import readonly_paths
 from autograder.students import Student, _submission, reference_answers
 from autograder.worker import MAX_NOTEBOOK_BYTES, check_notebooks
@@ -284,7 +288,8 @@ def test_what_student_code_prints_while_a_test_calls_it_shows_in_that_test_cappe
     assert "".join(o.get("text", "") for o in nb.cells[2].outputs).strip() == "doubling 21"
     text = "".join(o.get("text", "") for o in nb.cells[3].outputs)
     kept, note = text.split("[output truncated")
-    assert kept.strip() == "y" * 1000 and "grader's limit of 1000" in note
+    assert 900 < len(kept.strip()) <= 1000 and set(kept.strip()) == {"y"} and "grader's limit of 1000" in note
+    assert sum(json_size(o) for o in nb.cells[3].outputs[:-1]) <= 1000  # bytes of JSON, the note aside
 
 
 @pytest.mark.slow
@@ -303,3 +308,120 @@ def test_a_test_cell_tagged_skip_execution_still_runs(tmp_path):
     nb = _execute(tmp_path, [("a_answer", "x = 1"), ("test_a", "assert x == 2, 'x should be 2'")],
                   tags={"test_a": ["skip-execution", "raises-exception"]})
     assert _errors(nb.cells[1]) == ["AssertionError"]
+
+
+@pytest.mark.slow
+def test_every_kind_of_output_is_capped_per_cell_and_per_notebook(tmp_path):
+    """An exception's message and class name, a display update and output metadata each carried
+    30 MB into the notebook (issue 17), and so did what a test relays of a student's function.
+    Errors stay errors, so a failing test still fails."""
+    big = 30_000_000
+    relayed = ("import sys\ndef f():\n    sys.stderr.write('e' * 5_000_000)\n"
+               "    raise type('N' * 5_000_000, (Exception,), {})('m' * 5_000_000)")
+    cells = [("a_answer", f"raise ValueError('m' * {big})"),
+             ("b_answer", f"raise type('C' * {big}, (ValueError,), {{}})('boom')"),
+             ("c_answer", f"h = display('x', display_id=True)\n"
+                          f"h.update({{'text/plain': 'u' * {big}}}, raw=True)"),
+             ("d_answer", f"display({{'text/plain': 'hi'}}, metadata={{'k': 'z' * {big}}}, raw=True)"),
+             ("e_answer", relayed), ("test_e", "f()"), ("f_answer", "x = 1"), ("test_f", "assert x == 1")]
+    cell_limit, notebook_limit = 20_000, 100_000
+    nb = _execute(tmp_path, cells, output_limit=cell_limit, notebook_output_limit=notebook_limit, timeout=60)
+    stub = 4 * STUB_CHARACTERS  # an error or stderr output is shrunk, never dropped
+    sizes = {c.metadata.nbgrader.grade_id: sum(json_size(o) for o in c.outputs if "output truncated" not in
+                                               o.get("text", "")) for c in nb.cells}
+    assert all(size <= cell_limit + stub for size in sizes.values()), sizes
+    assert sum(sizes.values()) <= notebook_limit + stub * len(sizes), sizes
+    assert len(nbformat.writes(nb)) < notebook_limit + 20_000
+    assert [_errors(nb.cells[i])[:1] for i in (0, 5, 7)] == [["ValueError"], ["Exception"], []]
+    relayed_error = next(o for o in nb.cells[5].outputs if o.output_type == "error")
+    assert relayed_error.evalue.startswith("mmm") and len(relayed_error.evalue) < 2100  # clipped at source
+    assert _errors(nb.cells[1])[0].startswith("CCCC") and len(_errors(nb.cells[1])[0]) <= STUB_CHARACTERS
+    assert nb.cells[2].outputs[0].output_type == "display_data"
+    assert nb.cells[3].outputs[0].data == {"text/plain": "hi"}
+    for index in (0, 1, 2, 3):
+        assert "output truncated" in nb.cells[index].outputs[-1].text
+
+
+@pytest.mark.slow
+def test_kernels_hold_no_host_file_and_their_writes_reach_none(tmp_path, capfd):
+    """A kernel's file descriptors are its own sockets, pipes and /dev/null: the worker's log file
+    (here pytest's captured stderr) is not among them, and writing to every one reaches no host file."""
+    token = "cnncourse-fd-token-27182"
+    probe = (f"import json, os\nlinks = {{}}\nfor fd in sorted(map(int, os.listdir('/proc/self/fd'))):\n"
+             f"    try:\n        links[fd] = os.readlink(f'/proc/self/fd/{{fd}}')\n"
+             f"        if not links[fd].startswith(('socket:', 'anon_inode:')):\n"
+             f"            os.write(fd, b'{token}\\n')\n    except OSError:\n        pass\n"
+             f"print('fds', json.dumps(links))")
+    nb = _execute(tmp_path, [("a_answer", probe), ("test_a", probe)])  # the student's and the test kernel
+    for cell in nb.cells:
+        printed = [line for o in cell.outputs if o.get("name") == "stdout" for line in o.text.splitlines()
+                   if line.startswith("fds ")]
+        assert printed, cell.outputs
+        links = json.loads(printed[-1][4:])
+        kinds = {link.split("[")[0] for link in links.values()}
+        assert kinds <= {"/dev/null", "pipe:", "socket:", "anon_inode:"}, links
+        assert links["0"] == "/dev/null" and links["1"].startswith("pipe:") and links["2"].startswith("pipe:")
+    out, err = capfd.readouterr()
+    assert token not in out + err
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert not [p for p in files if token.encode() in p.read_bytes()]
+
+
+def _ps1_student(course: Path, name: str, answers: dict[str, str]) -> None:
+    release = read(course / "release" / "ps1" / NOTEBOOK)
+    _submit(course, name, _submission(release, Student(name, answers)))
+
+
+def _plots(course: Path) -> dict[str, str]:
+    """The solution, plus a picture of its image with matplotlib.pyplot in the first answer cell."""
+    reference = reference_answers("ps1", course / "source")
+    image = next(iter(reference))
+    return reference | {image: reference[image] + "\n" + PLOTS_X_DIAG}
+
+
+@pytest.mark.slow
+def test_grades_do_not_depend_on_grading_order(tmp_path):
+    """One worker grades the batch twice, once with the student who imports matplotlib.pyplot
+    first in its test kernel's life and once last: every grade is the same, that student's full."""
+    course = _course(tmp_path)
+    reference = reference_answers("ps1", course / "source")
+    for name, answers in {"plots": _plots(course), "solution": reference, "blank": {},
+                          "plots-too": _plots(course)}.items():
+        _ps1_student(course, name, answers)
+    order = ["plots", "solution", "blank", "plots-too"]
+    first = grade_course(course, "ps1", workers=1, students=order, force=True)
+    second = grade_course(course, "ps1", workers=1, students=order[::-1], force=True)
+    scores = {o.student: (o.score, o.status) for o in first}
+    assert scores == {o.student: (o.score, o.status) for o in second}
+    assert scores["plots"] == scores["plots-too"] == (first[0].max_score, "graded"), first
+
+
+@pytest.mark.slow
+def test_a_grader_started_through_a_symlinked_virtualenv_grades(tmp_path):
+    course = _course(tmp_path)
+    _ps1_student(course, "solution", reference_answers("ps1", course / "source"))
+    link = tmp_path / "venvlink"
+    link.symlink_to(Path(sys.prefix).resolve())
+    command = [str(link / "bin" / "python"), "-m", "autograder", "grade", "ps1", "--course", str(course),
+               "--workers", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    state = json.loads((course / STATE / "ps1" / "solution.json").read_text())
+    assert (state["status"], state["score"]) == ("graded", state["max_score"]), state
+
+
+@pytest.mark.slow
+def test_a_kernel_that_cannot_start_stops_the_run_once_with_its_reason(tmp_path):
+    """An instructor's memory limit too small for Python: the run stops before any submission with
+    what the kernel said, instead of a FAILED row per student."""
+    course = _course(tmp_path)
+    for name in ("first", "second", "third"):
+        _ps1_student(course, name, {})
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("c.SandboxedExecute.memory_limit = 24 << 20\n")
+    command = [sys.executable, "-m", "autograder", "grade", "ps1", "--course", str(course), "--workers", "2"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stderr.count("a grading kernel cannot start") == 1, done.stderr
+    assert "the kernel wrote:" in done.stderr and "the kernel wrote: nothing" not in done.stderr, done.stderr
+    assert "FAILED" not in done.stdout and not list((course / STATE).rglob("*.json"))

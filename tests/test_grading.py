@@ -15,25 +15,25 @@ import cnncourse.functional
 from cnncourse import grading
 from cnncourse.grading import (
     answer_digest,
+    build_layers,
     call_batch_norm,
     check_choice,
     check_close,
+    check_corr2d_matrix,
+    check_corr2d_matrix_product,
     check_difference_kernel,
     check_layers,
     check_letter,
-    check_matrix_product,
-    check_pool,
+    check_pad_fill,
+    check_pool_windows,
     check_shape,
     check_tensor_like,
     difference_kernel_problem,
-    forbid_calls,
     forward_or_explain,
-    no_modules_built,
     normalise_answer,
     quiet,
     random_batch_norm_inputs,
-    ready_made_refused,
-    torch_calls,
+    tensor_values,
 )
 
 
@@ -144,79 +144,92 @@ def test_check_close_reports_a_shape_mismatch_before_values():
         check_close("Y", torch.zeros(2, 3), torch.zeros(3, 2))
 
 
-def test_torch_calls_records_the_outermost_torch_functions():
-    a, b = torch.ones(2, 3), torch.ones(3, 4)
-    result, calls = torch_calls(lambda x, y: torch.relu(x @ y), a, b)
-    assert torch.equal(result, torch.full((2, 4), 3.0))
-    assert calls == ["matmul", "relu"]  # the @ operator arrives as matmul
+def _placed_by_hand(input_shape, K):
+    """The reference answer's way: K placed into each row."""
+    (h, w), (kh, kw) = input_shape, K.shape
+    out_h, out_w = h - kh + 1, w - kw + 1
+    M = torch.zeros(out_h * out_w, h * w, dtype=K.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            placed = torch.zeros(h, w, dtype=K.dtype)
+            placed[i:i + kh, j:j + kw] = K
+            M[i * out_w + j] = placed.reshape(-1)
+    return M
 
 
-def test_forbid_calls_blocks_names_in_dicts_and_modules_and_restores_them():
-    namespace = {"corr2d": cnncourse.functional.corr2d}
-    original = cnncourse.functional.corr2d
-    with pytest.raises(AssertionError, match="this part must not call corr2d. Multiply once."):
-        with forbid_calls(["corr2d", "missing_name"], namespace, cnncourse.functional, hint="Multiply once."):
-            cnncourse.functional.corr2d(torch.ones(2, 2), torch.ones(1, 1))
-    assert namespace["corr2d"] is original
-    assert cnncourse.functional.corr2d is original
-    assert "missing_name" not in namespace
+def _one_hot_images(input_shape, K):
+    """The other honest answer: column c of M is corr2d of the image with a single 1 at pixel c."""
+    h, w = input_shape
+    images = torch.eye(h * w, dtype=K.dtype).reshape(h * w, h, w)  # image c: a single 1 at pixel c
+    columns = [cnncourse.functional.corr2d(image, K).reshape(-1) for image in images]
+    return torch.stack(columns, dim=1)  # (H' W', H W)
 
 
-def _patches_times_kernel(X, K):
-    """The other honest answer: a matrix of flattened image patches times the flattened kernel."""
-    kh, kw = K.shape
-    out_h, out_w = X.shape[0] - kh + 1, X.shape[1] - kw + 1
-    patches = torch.stack([X[i:i + kh, j:j + kw].reshape(-1) for i in range(out_h) for j in range(out_w)])
-    return (patches @ K.reshape(-1)).reshape(out_h, out_w)
+CORR2D_MATRIX_SHAPES = [((5, 7), (2, 3)), ((6, 4), (3, 1)), ((4, 9), (1, 4)), ((3, 3), (3, 3)),
+                        ((4, 5), (1, 1))]
 
 
-def _window_sums_and_an_identity_product(X, K):
-    Y = cnncourse.functional.corr2d(X, K)
-    return (torch.eye(Y.numel()) @ Y.reshape(-1)).reshape(Y.shape)
+@pytest.mark.parametrize("fn", [_placed_by_hand, _one_hot_images])
+@pytest.mark.parametrize(("input_shape", "kernel_shape"), CORR2D_MATRIX_SHAPES)
+def test_corr2d_matrix_checks_accept_any_way_of_building_the_matrix(fn, input_shape, kernel_shape):
+    K = torch.randn(*kernel_shape)
+    check_corr2d_matrix_product(fn, input_shape, K)
+    check_corr2d_matrix(fn, input_shape, K)
+    check_corr2d_matrix(fn, input_shape, K.double())  # a float32 matrix of a float64 K is fine too
 
 
-def _window_sums_and_a_dummy_product(X, K):
-    return cnncourse.functional.corr2d(X, K) * (torch.ones(1) @ torch.ones(1))
+def _flipped(input_shape, K):
+    return _placed_by_hand(input_shape, K.flip((0, 1)))
 
 
-def _two_products(X, K):
-    half = cnncourse.functional.corr2d_as_matmul(X, K)
-    return half @ torch.eye(half.shape[1])
+def _ones_around_the_window(input_shape, K):
+    outside = _placed_by_hand(input_shape, torch.ones_like(K)) == 0
+    return torch.where(outside, 1.0, _placed_by_hand(input_shape, K))
 
 
-def _convolution(X, K):
-    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0]
+def _rows_in_column_major_order(input_shape, K):
+    (h, w), (kh, kw) = input_shape, K.shape
+    out_h, out_w = h - kh + 1, w - kw + 1
+    rows = _placed_by_hand(input_shape, K).reshape(out_h, out_w, h * w)
+    return rows.transpose(0, 1).reshape(out_h * out_w, h * w)  # row j * out_h + i is output pixel (i, j)
 
 
-def _no_product(X, K):
-    return cnncourse.functional.corr2d(X, K)
-
-
-@pytest.mark.parametrize(("fn", "message"), [
-    (_no_product, "performs no matrix product"),
-    (_two_products, "performs 2 matrix products"),
-    (_convolution, "calls conv2d; build the matrix product yourself"),
-    (_window_sums_and_an_identity_product, "changes with both X and K"),
-    (_window_sums_and_a_dummy_product, "does not produce the output"),
+@pytest.mark.parametrize(("fn", "product_message", "row_message"), [
+    (_flipped, "differs from corr2d", "inside that window: are K's entries in their places"),
+    (_ones_around_the_window, "differs from corr2d", "outside that window, where every entry must be zero"),
+    (_rows_in_column_major_order, "output pixel", r"row 1 of corr2d_matrix\(\(5, 7\), K of shape \(2, 3\)\)"),
+    (lambda input_shape, K: _placed_by_hand(input_shape, K).T, "should have shape \\(20, 35\\)",
+     "One row per output pixel"),
+    (lambda input_shape, K: _placed_by_hand(input_shape, K).long(), "dtype torch.int64", "floating-point"),
+    (lambda input_shape, K: _placed_by_hand(input_shape, K).tolist(), "returned a list", "returned a list"),
+    (lambda input_shape, K: _placed_by_hand(input_shape, K).to_sparse(), "sparse", "dense"),
 ])
-def test_check_matrix_product_rejects_computations_that_are_not_one_product(fn, message):
-    with pytest.raises(AssertionError, match=message):
-        check_matrix_product("f", fn, torch.randn(4, 5), torch.randn(2, 3))
+def test_corr2d_matrix_checks_reject_wrong_matrices_and_say_where_to_look(fn, product_message, row_message):
+    K = torch.randn(2, 3)
+    with pytest.raises(AssertionError, match=product_message):
+        check_corr2d_matrix_product(fn, (5, 7), K)
+    with pytest.raises(AssertionError, match=row_message):
+        check_corr2d_matrix(fn, (5, 7), K)
 
 
-@pytest.mark.parametrize("fn", [cnncourse.functional.corr2d_as_matmul, _patches_times_kernel])
-def test_check_matrix_product_accepts_a_kernel_matrix_times_the_image_either_way_round(fn):
-    X, K = torch.randn(5, 6), torch.randn(2, 3)
-    result = check_matrix_product("corr2d_as_matmul", fn, X, K)
-    torch.testing.assert_close(result, cnncourse.functional.corr2d(X, K))
+def test_corr2d_matrix_checks_hand_the_student_a_copy_of_the_kernel():
+    def scales_its_kernel(input_shape, K):
+        K *= 2  # in place: the check must still compare with the kernel it chose
+        return _placed_by_hand(input_shape, K)
+
+    K = torch.randn(2, 2)
+    with pytest.raises(AssertionError, match="does not compute the cross-correlation"):
+        check_corr2d_matrix_product(scales_its_kernel, (4, 4), K)
 
 
-def test_check_matrix_product_accepts_a_1x1_convolution_as_one_product():
-    def conv1x1(X, K):
-        c_in, h, w = X.shape
-        return (K.reshape(K.shape[0], c_in) @ X.reshape(c_in, h * w)).reshape(-1, h, w)
-
-    check_matrix_product("conv1x1", conv1x1, torch.randn(3, 4, 5), torch.randn(2, 3, 1, 1))
+def test_tensor_values_returns_a_float64_copy_and_names_what_is_wrong():
+    value = torch.ones(2, 3, requires_grad=True)
+    copy = tensor_values("f(x)", value, (2, 3))
+    assert copy.dtype == torch.float64 and not copy.requires_grad
+    with pytest.raises(AssertionError, match=r"has shape \(2, 3\) but should have shape \(3, 2\)\. Look"):
+        tensor_values("f(x)", value, (3, 2), hint="Look.")
+    with pytest.raises(AssertionError, match="meta"):
+        tensor_values("f(x)", torch.ones(2, 3, device="meta"), (2, 3))
 
 
 def _binomial_kernel(order):
@@ -248,33 +261,52 @@ def test_check_letter_accepts_any_listed_letter_and_says_nothing_about_which_is_
         check_letter("answer", "B or C")
 
 
-def test_ready_made_refused_blocks_library_functions_under_an_alias_and_restores_them():
-    namespace = {"my_pool": cnncourse.functional.pool2d, "mine": lambda: 1}
-    with ready_made_refused(["pool2d"], namespace, hint="write it yourself"):
-        with pytest.raises(AssertionError, match="must not call my_pool. write it yourself"):
-            namespace["my_pool"](torch.ones(2, 2), 1)
-        with pytest.raises(AssertionError, match="must not call pool2d"):
-            cnncourse.functional.pool2d(torch.ones(2, 2), 1)
-        assert namespace["mine"]() == 1
-    assert namespace["my_pool"] is cnncourse.functional.pool2d
+def _windows_by_hand(X, pool_size, stride=None, padding=0, fill=0.0):
+    stride = stride or pool_size
+    X = torch.nn.functional.pad(X, (padding,) * 4, value=fill)
+    return X.unfold(0, pool_size, stride).unfold(1, pool_size, stride)
 
 
-def test_no_modules_built_refuses_constructing_layers_and_restores_them():
-    with no_modules_built("count"), pytest.raises(AssertionError, match="count built a torch.nn module"):
-        torch.nn.Linear(2, 2)
-    assert torch.nn.Linear(2, 2).weight.shape == (2, 2)
+def test_check_pool_windows_reduces_the_windows_itself_and_compares_with_pytorch():
+    check_pool_windows(_windows_by_hand, torch.randn(4, 6), 2)
+    check_pool_windows(_windows_by_hand, torch.randn(5, 5, dtype=torch.float64), 3, stride=2, padding=1,
+                       mode="avg")
+    check_pool_windows(_windows_by_hand, -1.0 - torch.rand(5, 5), 3, stride=1, padding=1, fill=-math.inf)
 
 
-def test_check_pool_refuses_pytorch_pooling_inside_the_students_function():
-    def cheat(X, pool_size, stride=None, padding=0, mode="max"):
-        return torch.nn.functional.max_pool2d(X[None, None], pool_size, stride=stride or pool_size)[0, 0]
+def test_check_pool_windows_refuses_pooled_values_and_names_the_first_wrong_window():
+    def pooled(X, pool_size, stride=None, padding=0, fill=0.0):  # PyTorch's maxima are not windows
+        return torch.nn.functional.max_pool2d(X[None, None], pool_size)[0, 0]
 
-    with pytest.raises(AssertionError, match="must not call max_pool2d"):
-        check_pool(cheat, torch.randn(4, 4), 2)
-    def by_hand(X, pool_size, stride=None, padding=0, mode="max"):
-        return X.unfold(0, pool_size, pool_size).unfold(1, pool_size, pool_size).amax(dim=(-2, -1))
+    with pytest.raises(AssertionError, match=r"has shape \(2, 3\); it should be \(H_out, W_out, p_h, p_w\)"):
+        check_pool_windows(pooled, torch.randn(4, 6), 2)
+    with pytest.raises(AssertionError, match="should return a torch.Tensor, but it returned a list"):
+        check_pool_windows(lambda *args, **kwargs: [[1.0]], torch.randn(4, 6), 2)
+    def stride_one(X, pool_size, stride=None, padding=0, fill=0.0):  # right shape, windows at stride 1
+        return _windows_by_hand(X, pool_size, stride=1)[:2, :3]
 
-    check_pool(by_hand, torch.randn(4, 6), 2)
+    wrong_window = r"window of output position \(0, 1\) holds other values"
+    with pytest.raises(AssertionError, match=wrong_window) as failure:
+        check_pool_windows(stride_one, torch.arange(24.0).reshape(4, 6), 2)
+    assert "tensor(" not in str(failure.value)  # no expected values in the message
+
+
+def test_check_pool_windows_fails_a_fill_that_wins_a_max_with_the_hint():
+    with pytest.raises(AssertionError, match=r"reduced by max they differ from F.max_pool2d .* never wins"):
+        check_pool_windows(_windows_by_hand, -1.0 - torch.rand(4, 4), 2, stride=1, padding=1, fill=0.0,
+                           hint="never wins")
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ([0.0, 0.0], "should be a dict with the keys 'max' and 'avg', got list"),
+    ({"max": 0.0}, "should be a dict with the keys 'max' and 'avg'"),
+    ({"max": True, "avg": 0.0}, r"PAD_FILL\['max'\] should be a number .* got a bool"),
+    ({"max": "-inf", "avg": 0.0}, "got a str"),
+])
+def test_check_pad_fill_wants_a_number_for_each_mode(table, message):
+    with pytest.raises(AssertionError, match=message):
+        check_pad_fill("PAD_FILL", table)
+    assert check_pad_fill("PAD_FILL", {"max": -math.inf, "avg": 0}) == {"max": -math.inf, "avg": 0.0}
 
 
 def test_every_public_name_is_exported():
@@ -294,21 +326,35 @@ def test_check_layers_names_the_first_misfit_and_the_idea_but_not_the_expected_l
                  kinds, "idea")
 
 
+def test_build_layers_builds_a_specification_with_the_graders_own_torch_nn():
+    spec = [("Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": [3, 3], "padding": 1}),
+            ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2, "stride": 2})]
+    block = build_layers("vgg_block_layers(1, 3, 8)", spec)
+    assert [layer.__class__.__name__ for layer in block] == ["Conv2d", "ReLU", "MaxPool2d"]
+    assert block[0].kernel_size == (3, 3) and block(torch.zeros(1, 3, 4, 4)).shape == (1, 8, 2, 2)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (torch.nn.Sequential(torch.nn.ReLU()), "should return a list of .layer_name, kwargs. pairs"),
+    ([("ReLU",)], r"item 0 of f\(\) should be a \(layer_name, kwargs\) pair, got a tuple of length 1"),
+    ([("ReLU", {}), ("Module", {})], "item 1 of f.. names the layer 'Module'; use the name of a torch.nn"),
+    ([(torch.nn.ReLU, {})], "names the layer a type"),
+    ([("ReLU", [("inplace", True)])], "the second element should be a dict of keyword arguments"),
+    ([("Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": torch.tensor(3)})],
+     "argument 'kernel_size' is a Tensor"),
+    ([("Conv2d", {"in_channels": 1, "out_channels": 2})], r"nn.Conv2d does not accept these arguments"),
+    ([("Linear", {"in_features": 1 << 20, "out_features": 1 << 20})], "describes 1,099,512,676,352 param"),
+])
+def test_build_layers_turns_bad_data_into_a_message_naming_the_item(spec, message):
+    with pytest.raises(AssertionError, match=message):
+        build_layers("f()", spec)
+
+
 def test_forward_or_explain_can_hide_pytorchs_message_with_the_expected_size():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(400, 3))
     with pytest.raises(AssertionError) as failure:
         forward_or_explain("net", model, torch.zeros(2, 16, 6, 6), "count the features", show_error=False)
     assert "400" not in str(failure.value) and "count the features" in str(failure.value)
-
-
-def test_ready_made_refused_leaves_a_submodule_that_shares_a_refused_name_alone():
-    import cnncourse.functional.convolution as submodule
-
-    with ready_made_refused(["convolution", "conv2d"], {}):
-        assert cnncourse.functional.convolution is submodule
-        with pytest.raises(AssertionError, match="must not call conv2d"):
-            torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
-    assert torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1)).shape == (1, 1, 2, 2)
 
 
 class _LooksLike:

@@ -134,6 +134,8 @@ def test_correct_submissions_get_full_marks(graded, assignment):
         assert batch.results["a-solution"].score == batch.max_score
         assert batch.results["s-solution"].score == batch.max_score
         assert batch.results["s-blank"].score == 0
+        if assignment == "ps1":  # imports matplotlib.pyplot and plots its image: nothing of it in the tests
+            assert batch.results["s-plots"].score == batch.max_score, batch.results["s-plots"]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -148,11 +150,28 @@ def test_autograded_notebooks_hold_the_submitted_cells_and_no_grader_code(graded
         assert ids == [c.metadata.get("nbgrader", {}).get("grade_id") for c in source[path.name].cells]
 
 
-def test_sixty_mb_output_is_capped_in_autograded_notebook_and_feedback(graded):
-    result = graded.hostile["ps1"].results["h-sixty-mb"]
-    assert result.autograded and result.feedback, "h-sixty-mb has no autograded notebook or no feedback"
+@pytest.mark.parametrize(("assignment", "name"), [
+    *[("ps1", name) for name in ("h-sixty-mb", "h-huge-message", "h-huge-class-name", "h-huge-display-update",
+                                 "h-huge-metadata", "h-huge-errors-in-tests")],
+    *[(assignment, "h-huge-errors-in-tests") for assignment in ("ps2", "ps3", "ps4")]])
+def test_tens_of_mb_of_output_are_capped_in_autograded_notebook_and_feedback(graded, assignment, name):
+    result = graded.hostile[assignment].results[name]
+    assert result.autograded and result.feedback, f"{name} has no autograded notebook or no feedback"
     sizes = {p.name: p.stat().st_size for p in [*result.autograded, *result.feedback]}
     assert max(sizes.values()) < MAX_OUTPUT_BYTES, f"sizes in bytes: {sizes}"
+
+
+@pytest.mark.parametrize(("assignment", "case"), ALL_CASES)
+def test_output_of_every_kind_is_capped_in_autograded_notebook_and_feedback(graded, assignment, case):
+    """Whatever a submission's code prints, raises (message, class name), displays (data, metadata)
+    or updates, and whatever the grader relays of it into a test cell, the autograded notebook and
+    the feedback page stay small. Cases that rewrite the notebook itself (10,000 cells) are about
+    structure, not output: they are left out."""
+    if case.notebook is not None or case.folder is not None:
+        pytest.skip("rewrites the submitted notebook or folder")
+    result = graded.hostile[assignment].results[case.name]
+    sizes = {p.name: p.stat().st_size for p in [*result.autograded, *result.feedback]}
+    assert max(sizes.values(), default=0) < MAX_OUTPUT_BYTES, f"{case.name}: sizes in bytes: {sizes}"
 
 
 def test_feedback_is_generated_for_the_hostile_batch(graded):

@@ -1,5 +1,6 @@
-"""ps1's open question "build an image with diagonal edges": every image a teacher would accept
-passes the hidden check, and images without diagonal edges fail it with a useful message."""
+"""ps1's open questions. "Build an image with diagonal edges": every image a teacher would accept
+passes the hidden check, and images without diagonal edges fail it with a useful message.
+"Cross-correlation as one matrix product": every honest way of building the matrix passes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import torch
 from autograder.course import cells, read, source_notebooks
 from autograder.regions import reference_source
 from cnncourse.functional import corr2d
-from cnncourse.grading import check_diagonal_edges, diagonal_edge_problem
+from cnncourse.grading import (
+    check_corr2d_matrix,
+    check_corr2d_matrix_product,
+    check_diagonal_edges,
+    diagonal_edge_problem,
+)
 from cnncourse.images import anti_diagonal_edge, diagonal_edge, stripes
 
 
@@ -205,3 +211,56 @@ def test_the_old_option_d_of_question_3_2_was_true_for_a_square_image():
     X = torch.eye(6)
     h, w = X.shape
     assert tuple(corr2d(X.T, torch.tensor([[1.0, -1.0]])).shape) == (h, w - 1)
+
+
+# Part 5 of ps1: corr2d_matrix(input_shape, K). The checks look only at the matrix; every honest way of
+# building it earns the points, and the row-by-row description in the notebook is the only matrix that works.
+MATRIX_SHAPES = [((3, 4), (2, 2)), ((5, 7), (2, 3)), ((6, 6), (3, 1)), ((4, 9), (1, 4)), ((3, 3), (3, 3)),
+                 ((2, 7), (2, 7)), ((4, 5), (1, 1)), ((8, 5), (4, 2))]
+
+
+def _reference_answer(grade_id: str) -> dict:
+    """The namespace the reference answer of ``grade_id`` leaves, run on top of ps1's setup names."""
+    nb = read(source_notebooks("ps1")[0])
+    (source,) = [reference_source(c.source) for c in cells(nb) if c.is_answer and c.grade_id == grade_id]
+    namespace = {"torch": torch, "corr2d": corr2d}
+    exec(compile(source, grade_id, "exec"), namespace)  # noqa: S102 - the course's own reference answer
+    return namespace
+
+
+def _matrix_from_one_hot_images(input_shape, K):
+    """Column c of the matrix is corr2d of the image whose only nonzero pixel, a 1, is pixel c."""
+    h, w = input_shape
+    images = torch.eye(h * w, dtype=K.dtype).reshape(h * w, h, w)
+    return torch.stack([corr2d(image, K).reshape(-1) for image in images], dim=1)  # (H' W', H W)
+
+
+@pytest.mark.parametrize(("input_shape", "kernel_shape"), MATRIX_SHAPES)
+def test_the_reference_matrix_and_one_hot_images_pass_and_agree(input_shape, kernel_shape):
+    corr2d_matrix = _reference_answer("corr2d_as_matmul_answer")["corr2d_matrix"]
+    K = torch.randn(*kernel_shape, generator=torch.Generator().manual_seed(17))
+    for build in (corr2d_matrix, _matrix_from_one_hot_images):
+        check_corr2d_matrix_product(build, input_shape, K)
+        check_corr2d_matrix(build, input_shape, K)
+    assert torch.equal(corr2d_matrix(input_shape, K), _matrix_from_one_hot_images(input_shape, K))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("input_shape", "kernel_shape"), MATRIX_SHAPES)
+def test_the_released_product_with_the_reference_matrix_is_corr2d(input_shape, kernel_shape, dtype):
+    product = _reference_answer("corr2d_as_matmul_answer")["corr2d_as_matmul_student"]
+    generator = torch.Generator().manual_seed(18)
+    X = torch.randn(*input_shape, generator=generator, dtype=dtype)
+    K = torch.randn(*kernel_shape, generator=generator, dtype=dtype)
+    torch.testing.assert_close(product(X, K), corr2d(X, K))
+
+
+def test_a_matrix_that_peeks_at_a_fixed_image_fails_the_product_check():
+    """The check multiplies with images of its own, so a matrix fitted to one image does not pass."""
+    def fitted(input_shape, K):
+        X = torch.ones(input_shape)
+        Y = corr2d(X, K).reshape(-1)
+        return Y[:, None] * torch.ones(1, X.numel()) / X.numel()  # right for X = ones only
+
+    with pytest.raises(AssertionError, match="does not compute the cross-correlation"):
+        check_corr2d_matrix_product(fitted, (4, 5), torch.randn(2, 2))

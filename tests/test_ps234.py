@@ -16,12 +16,10 @@ split, test cells in a namespace of their own fed through the clean test kernel'
 from __future__ import annotations
 
 import ast
-import base64
 import builtins
 import contextlib
 import copy
 import io
-import json
 import re
 import sys
 import types
@@ -86,8 +84,7 @@ def _run(assignment: str, answers: dict[str, str], split: bool = False) -> Resul
     With ``split`` the test cells run as ``python -m autograder grade`` runs them: in a namespace of
     their own holding only what the setup cells defined, their free names fetched from the
     student's namespace as copies or stand-ins through the real request protocol
-    (:mod:`cnncourse.grading.remote` and :mod:`cnncourse.grading.agent`, wired back to back), and
-    the gate judging the submission's own code cells.
+    (:mod:`cnncourse.grading.remote` and :mod:`cnncourse.grading.agent`, wired back to back).
 
     Returns:
         For every graded test cell, its points and None (passed) or the error it raised.
@@ -109,9 +106,6 @@ def _run(assignment: str, answers: dict[str, str], split: bool = False) -> Resul
             mp.setattr(remote, "namespace", lambda: tests)
             mp.setattr(builtins, "input", _forward)
             remote.forget_submission()
-            own = [source for raw, source in zip(nb.cells, sources, strict=True) if raw.cell_type == "code"
-                   and not is_test_cell(raw) and not is_setup_cell(raw)]
-            remote.set_student_code(base64.b64encode(json.dumps(own).encode()).decode("ascii"))
         for index, raw in enumerate(nb.cells):
             if raw.cell_type != "code":
                 continue
@@ -277,7 +271,7 @@ def test_test_cells_follow_the_clean_kernel_rules(assignment, grade_id, source, 
     and in the clean test kernel, where student objects are stand-ins and data arrives as copies."""
     tree = ast.parse(source)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    # Rule 1: no namespace tables; refusals happen where the student's function lives (observe & co.).
+    # Rule 1: no namespace tables (in the clean kernel they hold stand-ins and the setup's names).
     assert not names & {"globals", "locals", "vars"}, f"{grade_id} reads a namespace table"
     # Rule 2: type() of a stand-in is Remote; use x.__class__.__name__ or isinstance.
     assert "type" not in names, f"{grade_id} calls type(); use x.__class__.__name__ or isinstance"
@@ -285,3 +279,21 @@ def test_test_cells_follow_the_clean_kernel_rules(assignment, grade_id, source, 
     # never from an earlier test cell (the clean kernel forgets those).
     unknown = sorted(set(free_names(source)) - defined)
     assert not unknown, f"{grade_id} reads {unknown}, defined by no setup or answer cell"
+
+
+def test_every_assignment_says_before_its_questions_that_no_check_watches_how_and_selfgrade_repeats_it():
+    """Issue 17: students are told which parts check how they compute (none) before the questions."""
+    from autograder.selfgrade import HOW_YOU_COMPUTE, Part, format_report, how_you_compute
+
+    notes = {assignment: how_you_compute(assignment) for assignment in ASSIGNMENTS}
+    assert all(note.startswith(HOW_YOU_COMPUTE) for note in notes.values()), notes
+    assert len(set(notes.values())) == 1, "the assignments word it differently"
+    for assignment in ASSIGNMENTS:
+        before = []
+        for raw in _notebook(assignment).cells:
+            if raw.cell_type == "code":
+                break
+            before.append(raw.source)
+        assert HOW_YOU_COMPUTE in "".join(before), f"{assignment} says it after its first code cell"
+    report = format_report("ps1", [Part("test_x_diag", 0.0, 2.0, "X_diag is not 2-D")], notes["ps1"])
+    assert notes["ps1"] in report and report.index(notes["ps1"]) < report.index("| test_x_diag |")

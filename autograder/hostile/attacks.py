@@ -17,7 +17,10 @@ __all__ = [
     "INPUT_TRANSFORMER", "AST_TRANSFORMER", "CUSTOM_EXC", "SHOWTRACEBACK", "TRANSFORM_CELL",
     "PRE_RUN_CELL", "POST_RUN_CELL", "SETTRACE", "GRADING_NO_OPS", "FAKE_GRADING_MODULE",
     "TORCH_ALWAYS_EQUAL", "FAKE_CORR2D", "READ_SYMLINKS", "FORGED_AUTOGRADED", "POSING_SETUP",
-    "FORGED_TENSORS", "OBSERVER_PATCHED", "CONV2D_MULTI_IN_OUT", "SHAPE_ONLY_LENET", "SHAPE_ONLY_RESIDUAL",
+    "FORGED_TENSORS", "LYING_MATRIX", "REMEMBERING_FACTORS", "WINDOWS_OF_MAXIMA", "LIBRARY_BLOCK",
+    "META_COUNT", "SHAPE_ONLY_LENET", "SHAPE_ONLY_RESIDUAL",
+    "HUGE_MESSAGE", "HUGE_CLASS_NAME", "HUGE_DISPLAY_UPDATE", "HUGE_METADATA", "huge_errors_function",
+    "PLOTS_X_DIAG",
 ]
 
 # Every course folder this process can see: a folder holding nbgrader_config.py.
@@ -218,6 +221,30 @@ if os.getuid() != 0:
 os.kill(os.getppid(), signal.SIGKILL)
 '''
 SIXTY_MB = "for _ in range(600):\n    print('y' * 100_000)  # 60 MB in all\n"
+# Output that is not printed: each puts 30 MB into an output field an output cap may forget.
+HUGE_MESSAGE = "raise ValueError('m' * 30_000_000)  # 30 MB in an exception's message (and traceback)\n"
+HUGE_CLASS_NAME = "raise type('C' * 30_000_000, (ValueError,), {})('boom')  # 30 MB in an exception's name\n"
+HUGE_DISPLAY_UPDATE = '''_handle = display("small", display_id=True)
+for _ in range(3):  # a display update replaces what was shown: 30 MB in all
+    _handle.update({"text/plain": "u" * 10_000_000}, raw=True)
+'''
+HUGE_METADATA = "display({'text/plain': 'hi'}, metadata={'k': 'z' * 30_000_000}, raw=True)  # 30 MB\n"
+# An honest student's picture: matplotlib.pyplot imported by the submission, never by the grader.
+PLOTS_X_DIAG = ("import matplotlib.pyplot as plt\n\n"
+                "plt.imshow(X_diag, cmap='gray')\nplt.title('X_diag')\nplt.show()\n")
+
+
+def huge_errors_function(name: str, args: str) -> str:
+    """A function that writes 20 MB to stderr and raises an exception whose class name and message
+    take 10 MB each, every time a test calls it (the grader relays all of it into the test cell). A
+    blank answer raises too (NotImplementedError), so no test can tell the two apart by raising."""
+    return f'''import sys
+
+
+def {name}({args}):
+    sys.stderr.write("e" * 20_000_000)
+    raise type("N" * 10_000_000, (Exception,), {{}})("m" * 10_000_000)
+'''
 
 
 def network(port: int) -> str:
@@ -386,26 +413,104 @@ def _forged(value, budget=None):
 
 _agent.encode = _forged
 '''
-# The student kernel's observer forgets every refusal, so a ready-made convolution passes.
-OBSERVER_PATCHED = '''import cnncourse.grading.agent as _agent
-import cnncourse.grading.observe as _observe
-
-_honest = _observe.observe_here
-
-
-def _lenient(fn, args, kwargs, refuse=(), refuse_in=(), hint="", **options):
-    return _honest(fn, args, kwargs, **options)
+# Checks of *how* were forged by making the student's kernel report what it did; the checks of
+# *what* that replaced them compute in the test kernel from returned data. Each attack below is
+# one of those forgeries turned on the new question: none may earn a point.
+# ps1: a matrix of zeros, a tensor subclass that answers every product with the cross-correlation.
+LYING_MATRIX = '''import torch
+from cnncourse.functional import corr2d
 
 
-_observe.observe_here = _lenient
-_agent.observe_here = _lenient
+class _Lying(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in ("matmul", "__matmul__", "mv", "mm"):
+            M, x = args[0], args[1]
+            h, w = M.made_for
+            return corr2d(x.reshape(h, w).as_subclass(torch.Tensor), M.kernel).reshape(-1)
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def corr2d_matrix(input_shape, K):
+    (h, w), (kh, kw) = input_shape, K.shape
+    M = torch.zeros((h - kh + 1) * (w - kw + 1), h * w).as_subclass(_Lying)
+    M.made_for, M.kernel = (h, w), K
+    return M
+
+
+def corr2d_as_matmul_student(X, K):
+    (h, w), (kh, kw) = X.shape, K.shape
+    return (corr2d_matrix(X.shape, K) @ X.reshape(-1)).reshape(h - kh + 1, w - kw + 1)
 '''
-# ps2's multi-channel cross-correlation written with the ready-made convolution the task refuses.
-CONV2D_MULTI_IN_OUT = '''import torch.nn.functional as F
+# ps2: factors that remember each other's argument: kernel_matrix ignores K and remembers it,
+# pixel_matrix hides the whole convolution (F.conv2d with the remembered K) in its rows.
+REMEMBERING_FACTORS = '''import torch
+import torch.nn.functional as F
+
+_last = {}
 
 
-def corr2d_multi_in_out_student(X, K):
-    return F.conv2d(X[None], K)[0]
+def kernel_matrix(K):
+    _last["K"] = K
+    return torch.eye(K.shape[0], K.shape[1], dtype=K.dtype)
+
+
+def pixel_matrix(X):
+    c_in, h, w = X.shape
+    K = _last["K"]
+    Y = F.conv2d(X[None], K.to(X.dtype))[0].reshape(K.shape[0], h * w)
+    B = torch.zeros(c_in, h * w, dtype=X.dtype)
+    rows = min(c_in, K.shape[0])
+    B[:rows] = Y[:rows]
+    return B
+
+
+def conv1x1_as_matmul(X, K):
+    return (kernel_matrix(K) @ pixel_matrix(X)).reshape(-1, X.shape[1], X.shape[2])
+'''
+# ps3: the library's maxima poured into windows of the right shape.
+WINDOWS_OF_MAXIMA = '''import torch
+import torch.nn.functional as F
+
+PAD_FILL = {"max": float("-inf"), "avg": 0.0}
+
+
+def pool2d_windows(X, pool_size, stride=None, padding=0, fill=0.0):
+    p_h, p_w = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    stride = (p_h, p_w) if stride is None else stride
+    best = F.max_pool2d(X[None, None], (p_h, p_w), stride=stride, padding=padding)[0, 0]
+    return best[:, :, None, None].expand(*best.shape, p_h, p_w).clone()
+
+
+def pool2d_student(X, pool_size, stride=None, padding=0, mode="max"):
+    windows = pool2d_windows(X, pool_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
+    return windows.amax(dim=(-2, -1)) if mode == "max" else windows.mean(dim=(-2, -1))
+'''
+# ps4: the library's block where its layer list is asked for, and a count read off a block built
+# on the meta device (no memory, so no refusal of "building modules" would have been needed).
+LIBRARY_BLOCK = '''import cnncourse.models
+from torch import nn
+
+
+def build(layers):
+    return layers if isinstance(layers, nn.Module) else nn.Sequential(*layers)
+
+
+def vgg_block_layers(num_convs, in_channels, out_channels):
+    return cnncourse.models.vgg_block(num_convs, in_channels, out_channels)
+
+
+def vgg_block_student(num_convs, in_channels, out_channels):
+    return build(vgg_block_layers(num_convs, in_channels, out_channels))
+'''
+META_COUNT = '''import torch
+from cnncourse.models import ResNeXtBlock
+
+
+def resnext_param_count(out_channels, groups, bottleneck_multiplier):
+    with torch.device("meta"):
+        block = ResNeXtBlock(out_channels, groups, bottleneck_multiplier)
+    return sum(p.numel() for p in block.parameters())
 '''
 # Outputs that only look right: a "network" returning the output's shape instead of an output
 # (ps3), and a residual block with the right layers whose forward returns an object with a shape.

@@ -84,7 +84,8 @@ def _function_answer(reference: dict[str, str]) -> tuple[str, str, str]:
 
 
 def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
-    """The honest students: solution (twice), blank and, for ps1, three partly right ones."""
+    """The honest students: solution (twice), blank and, for ps1, three partly right ones and one that
+    plots its image with matplotlib.pyplot (it must get full marks: the grader imports nothing of it)."""
     reference = reference_answers(assignment, ws.course / "source")
     found = {FIRST: Student(FIRST, reference), "s-solution": Student("s-solution", reference),
              "s-blank": Student("s-blank", {})}
@@ -94,7 +95,11 @@ def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
             "y_diag_answer": "Y_diag = torch.zeros(X_diag.shape[0], X_diag.shape[1] - 1)",
             "y_diag_xt_answer": "Y_diag_XT = torch.zeros(X_diag.shape[1], X_diag.shape[0] - 1)",
             "y_diag_kt_answer": "Y_diag_KT = torch.zeros(X_diag.shape[0] - 1, X_diag.shape[1])",
-            "corr2d_as_matmul_answer": ("def corr2d_as_matmul_student(X, K):\n"
+            "corr2d_as_matmul_answer": ("def corr2d_matrix(input_shape, K):\n"
+                                        "    (h, w), (kh, kw) = input_shape, K.shape\n"
+                                        "    return torch.zeros((h - kh + 1) * (w - kw + 1), h * w)\n"
+                                        "\n\n"
+                                        "def corr2d_as_matmul_student(X, K):\n"
                                         "    return torch.zeros(X.shape[0] - K.shape[0] + 1, "
                                         "X.shape[1] - K.shape[1] + 1)\n"),
         }
@@ -103,6 +108,9 @@ def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
         found |= {"s-wrong-image": Student("s-wrong-image", reference | wrong_image),
                   "s-zeros": Student("s-zeros", reference | zeros),
                   "s-no-function": Student("s-no-function", without_function)}
+        image_cell = _answer_ids(assignment, ws.course / "source")[0]
+        plots = reference | {image_cell: reference[image_cell] + "\n" + A.PLOTS_X_DIAG}
+        found["s-plots"] = Student("s-plots", plots)
     return found
 
 
@@ -209,7 +217,11 @@ def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
     answers = _answer_ids(assignment, source)
     if assignment != "ps1":
         first = {"ps2": "conv_out_size_answer", "ps3": "pool2d_answer", "ps4": "vgg_block_answer"}[assignment]
+        function_cell, function, arguments = _function_answer(reference_answers(assignment, source))
         return [
+            Case("h-huge-errors-in-tests", "s-blank", f"{function} writes 20 MB to stderr and raises an "
+                 "exception with a 10 MB class name and a 10 MB message whenever a test calls it",
+                 ((function_cell, A.huge_errors_function(function, arguments), "instead"),)),
             Case("h-fake-grading-module", "s-blank", "replaces cnncourse.grading with no-op checks",
                  ((first, A.FAKE_GRADING_MODULE, "before"),)),
             Case("h-transform-cell", "s-blank", "makes every later cell 'pass'",
@@ -218,10 +230,19 @@ def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
                  ((first, A.RUN_SOURCE_SOLUTIONS, "before"),)),
             Case("h-os-exit", "s-solution", "os._exit in the second answer cell",
                  ((answers[1], A.OS_EXIT, "after"),), runaway=answers[1]),
-            *([Case("h-observer-patched", "s-blank", "F.conv2d where the task refuses it, the refusal "
-                    "patched out of its kernel's observer",
-                    (("multi_in_out_answer", A.OBSERVER_PATCHED + A.CONV2D_MULTI_IN_OUT, "instead"),))]
+            # Forgeries of the old checks of how, turned on the checks of what that replaced them.
+            *([Case("h-remembering-factors", "s-blank", "kernel_matrix ignores K and remembers it; "
+                    "pixel_matrix hides F.conv2d's output in its rows",
+                    (("conv1x1_answer", A.REMEMBERING_FACTORS, "instead"),))]
               if assignment == "ps2" else []),
+            *([Case("h-windows-of-maxima", "s-blank", "F.max_pool2d's maxima poured into windows of the "
+                    "right shape", (("pool2d_answer", A.WINDOWS_OF_MAXIMA, "instead"),))]
+              if assignment == "ps3" else []),
+            *([Case("h-library-block", "s-blank", "the library's VGG block where its layer list is asked for",
+                    (("vgg_block_answer", A.LIBRARY_BLOCK, "instead"),)),
+               Case("h-meta-count", "s-blank", "the ResNeXt count read off a block built on the meta device",
+                    (("resnext_answer", A.META_COUNT, "instead"),))]
+              if assignment == "ps4" else []),
             *([Case("h-shape-only", "s-blank", "its network returns the output's shape, not an output",
                     (("lenet_answer", A.SHAPE_ONLY_LENET, "instead"),))]
               if assignment == "ps3" else []),
@@ -290,6 +311,8 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
              notebook=_deleted_setup, exact=True),
         Case("h-forged-tensors", "s-zeros", "its kernel's agent sends stand-ins that claim to be tensors",
              ((x, A.FORGED_TENSORS, "after"),)),
+        Case("h-lying-matrix", "s-zeros", "a zero matrix whose tensor subclass answers products with corr2d",
+             (("corr2d_as_matmul_answer", A.LYING_MATRIX, "instead"),)),
         # Reading and writing what belongs to the instructor or to classmates.
         Case("h-read-source", "s-blank", "runs the solutions of the instructor's source notebook",
              ((x, A.RUN_SOURCE_SOLUTIONS, "before"),)),
@@ -308,6 +331,17 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
         Case("h-network", "s-solution", "connects to a listener of the grading machine and to 1.1.1.1",
              ((x, _network, "after"),)),
         Case("h-sixty-mb", "s-solution", "prints 60 MB", ((x, A.SIXTY_MB, "after"),)),
+        Case("h-huge-message", "s-solution", "raises an exception with a 30 MB message",
+             ((x, A.HUGE_MESSAGE, "after"),)),
+        Case("h-huge-class-name", "s-solution", "raises an exception whose class name has 30 MB",
+             ((x, A.HUGE_CLASS_NAME, "after"),)),
+        Case("h-huge-display-update", "s-solution", "updates a display with 30 MB",
+             ((x, A.HUGE_DISPLAY_UPDATE, "after"),)),
+        Case("h-huge-metadata", "s-solution", "displays 2 bytes with 30 MB of metadata",
+             ((x, A.HUGE_METADATA, "after"),)),
+        Case("h-huge-errors-in-tests", "s-no-function", f"{function} writes 20 MB to stderr and raises an "
+             "exception with a 10 MB class name and a 10 MB message whenever a test calls it",
+             ((function_cell, A.huge_errors_function(function, arguments), "instead"),)),
         Case("h-forged-autograded", "s-blank", "rewrites the notebook files in its working folder",
              ((x, A.FORGED_AUTOGRADED, "before"),)),
         # The submission itself is hostile or broken.

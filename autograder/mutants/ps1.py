@@ -1,47 +1,48 @@
 """Wrong answers to ps1 (cross-correlation and edge detectors) that its tests must catch."""
 
-_MATMUL_HEAD = '''def corr2d_as_matmul_student(X, K):
-    h, w = X.shape
-    kh, kw = K.shape
+_RELEASED = '''
+
+def corr2d_as_matmul_student(X, K):
+    out_h, out_w = X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1
+    M = corr2d_matrix(X.shape, K)
+    return (M @ X.reshape(-1)).reshape(out_h, out_w)
 '''
 
 
-def _toeplitz(kernel: str = "K", out: str = "h - kh + 1, w - kw + 1",
-              result: str = "(M @ X.reshape(-1)).reshape(out_h, out_w)") -> str:
-    """A matrix-product answer with one piece swapped for a mistake."""
-    return _MATMUL_HEAD + f'''    out_h, out_w = {out}
-    M = torch.zeros(out_h * out_w, h * w)
+def _matrix(kernel: str = "K", out: str = "h - kh + 1, w - kw + 1", row: str = "i * out_w + j",
+            background: str = "torch.zeros(h, w)", flat: str = "placed.reshape(-1)", result: str = "M",
+            dtype: str = "") -> str:
+    """The reference corr2d_matrix with one piece swapped for a mistake (and the released product)."""
+    return f'''def corr2d_matrix(input_shape, K):
+    h, w = input_shape
+    kh, kw = K.shape
+    out_h, out_w = {out}
+    M = torch.zeros(out_h * out_w, h * w{dtype})
     for i in range(out_h):
         for j in range(out_w):
-            placed = torch.zeros(h, w)
+            placed = {background}
             placed[i:i + kh, j:j + kw] = {kernel}
-            M[i * out_w + j] = placed.reshape(-1)
+            M[{row}] = {flat}
     return {result}
-'''
+''' + _RELEASED
+
+
+def _one_hot(stack: str) -> str:
+    """corr2d_matrix from corr2d of one-hot images, collected along the given ``dim``."""
+    return f'''def corr2d_matrix(input_shape, K):
+    h, w = input_shape
+    outputs = [corr2d(e.reshape(h, w), K).reshape(-1) for e in torch.eye(h * w, dtype=K.dtype)]
+    return torch.stack(outputs, {stack})
+''' + _RELEASED
 
 
 def _kernel(values: str) -> str:
     return f"second_derivative_kernel = torch.tensor({values})"
 
 
-_WINDOW_SUMS = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + kh, j:j + kw] * K).sum()
-'''
-
-
 def _difference(body: str) -> str:
     return "def difference_kernel(d):\n" + body
 
-
-_PER_PIXEL = '''    Y = torch.zeros(h - kh + 1, w - kw + 1)
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = X[i:i + kh, j:j + kw].reshape(-1) @ K.reshape(-1)
-    return Y
-'''
-_CONV2D = "    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0]\n"
 
 MUTANTS = {
     # 1. X_diag: images without diagonal edges, or not a fit image at all.
@@ -90,20 +91,22 @@ MUTANTS = {
         "    for _ in range(d - 1):\n"
         "        c = torch.cat([c, torch.zeros(1)]) - torch.cat([torch.zeros(1), c])\n"
         "    return torch.cat([c, torch.zeros(1)])[None]\n")},
-    # 5. Cross-correlation as a matrix product.
-    "matmul_flipped_kernel": {"corr2d_as_matmul_answer": _toeplitz(kernel="K.flip((0, 1))")},
-    "matmul_output_transposed": {
-        "corr2d_as_matmul_answer": _toeplitz(result="(M @ X.reshape(-1)).reshape(out_w, out_h).T")},
-    "matmul_output_one_too_small": {"corr2d_as_matmul_answer": _toeplitz(out="h - kh, w - kw")},
-    "matmul_square_kernels_only": {"corr2d_as_matmul_answer": _toeplitz(out="h - kh + 1, w - kh + 1")},
-    "matmul_calls_corr2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + "    return corr2d(X, K)\n"},
-    "matmul_one_product_per_pixel": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _PER_PIXEL},
-    "matmul_uses_conv2d": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _CONV2D},
-    # Tricks that pass a count of matrix-product calls without computing the output by one product.
-    "matmul_window_sums_and_an_identity_product": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _WINDOW_SUMS
-        + "    return (torch.eye(Y.numel()) @ Y.reshape(-1)).reshape(Y.shape)\n"},
-    "matmul_window_sums_and_a_dummy_product": {"corr2d_as_matmul_answer": _MATMUL_HEAD + _WINDOW_SUMS
-        + "    return Y * (torch.ones(1) @ torch.ones(1))\n"},
+    # 5. Cross-correlation as one matrix product: the matrix itself.
+    "matrix_flipped_kernel": {"corr2d_as_matmul_answer": _matrix(kernel="K.flip((0, 1))")},
+    "matrix_transposed": {"corr2d_as_matmul_answer": _matrix(result="M.T")},
+    "matrix_output_one_too_small": {"corr2d_as_matmul_answer": _matrix(out="h - kh, w - kw")},
+    "matrix_square_kernels_only": {"corr2d_as_matmul_answer": _matrix(out="h - kh + 1, w - kh + 1")},
+    "matrix_rows_column_major": {"corr2d_as_matmul_answer": _matrix(row="j * out_h + i")},
+    "matrix_row_index_uses_out_h": {"corr2d_as_matmul_answer": _matrix(row="i * out_h + j")},
+    "matrix_image_laid_out_by_columns": {"corr2d_as_matmul_answer": _matrix(flat="placed.T.reshape(-1)")},
+    "matrix_background_of_ones": {"corr2d_as_matmul_answer": _matrix(background="torch.ones(h, w)")},
+    "matrix_integer_dtype": {"corr2d_as_matmul_answer": _matrix(dtype=", dtype=torch.long")},
+    "matrix_not_flattened": {"corr2d_as_matmul_answer": _matrix(result="M.reshape(out_h, out_w, h, w)")},
+    "matrix_one_hot_outputs_as_rows": {"corr2d_as_matmul_answer": _one_hot("dim=0")},
+    # A right product without the matrix the part asks for: the released function edited to call corr2d.
+    "matrix_missing_product_calls_corr2d": {"corr2d_as_matmul_answer": (
+        "def corr2d_matrix(input_shape, K):\n    pass\n\n\n"
+        "def corr2d_as_matmul_student(X, K):\n    return corr2d(X, K)\n")},
 }
 
 # Answers parts 1, 2 (Y_diag only), 3.1, 4 (the second-derivative kernel) and 5; leaves Y_diag_XT,
@@ -112,6 +115,6 @@ PARTIAL = {
     "solved": ["x_diag_answer", "y_diag_answer", "apply_k_answer", "second_derivative_answer",
                "corr2d_as_matmul_answer"],
     # test_x_diag 2 + test_y_diag 1 + test_apply_k 1 + test_second_derivative 1
-    # + test_corr2d_as_matmul 2 + test_corr2d_as_matmul_one_product 1
+    # + test_corr2d_as_matmul 2 + test_corr2d_matrix 1
     "expected_score": 8.0,
 }

@@ -24,16 +24,35 @@ def same_padding(k: int, d: int = 1) -> int:
 '''
 
 _MULTI_IN_OUT = '''
-def corr2d_multi_in_out_student(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+def corr2d_terms(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 {body}
+
+
+def corr2d_multi_in_out_student(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    return corr2d_terms(X, K).sum(dim=1)
 '''
 
+_KERNEL_MATRIX = "    return K.reshape(K.shape[0], K.shape[1])"
+_PIXEL_MATRIX = "    c_in, h, w = X.shape\n    return X.reshape(c_in, h * w)"
 _CONV1X1 = '''
+def kernel_matrix(K: torch.Tensor) -> torch.Tensor:
+{kernel}
+
+
+def pixel_matrix(X: torch.Tensor) -> torch.Tensor:
+{pixels}
+
+
 def conv1x1_as_matmul(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     c_in, h, w = X.shape
-    c_out = K.shape[0]
-{body}
+    Y = kernel_matrix(K) @ pixel_matrix(X)
+    return Y.reshape(-1, h, w)
 '''
+
+
+def _conv1x1(kernel: str = _KERNEL_MATRIX, pixels: str = _PIXEL_MATRIX) -> str:
+    """The reference factors with one of them swapped for a mistake (and the released product)."""
+    return _CONV1X1.format(kernel=kernel, pixels=pixels)
 
 _MADDS = '''
 def conv_madds(c_in: int, c_out: int, h_in: int, w_in: int, k_h: int, k_w: int,
@@ -70,44 +89,49 @@ def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
     },
     "same_padding_never_raises": {"same_padding_answer": _SAME_PADDING.format(
         body="    return d * (k - 1) // 2")},
-    # Part 3: several channels
+    # Part 3: several channels, as their single-channel terms
     "multi_in_out_true_convolution": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
     K = torch.flip(K, dims=(2, 3))
+    return torch.stack([torch.stack([corr2d(x, k) for x, k in zip(X, K_o)]) for K_o in K])'''),
+    },
+    "multi_in_out_terms_already_summed": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
     return torch.stack([sum(corr2d(x, k) for x, k in zip(X, K_o)) for K_o in K])'''),
     },
-    "multi_in_out_sums_over_outputs": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
-    maps = torch.stack([torch.stack([corr2d(x, k) for x, k in zip(X, K_o)]) for K_o in K])
-    return maps.sum(dim=0)'''),
+    "multi_in_out_conv2d_shortcut": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
+    return F.conv2d(X.unsqueeze(0), K).squeeze(0)'''),
+    },
+    "multi_in_out_input_channels_first": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
+    return torch.stack([torch.stack([corr2d(x, k) for k in K[:, i]]) for i, x in enumerate(X)])'''),
     },
     "multi_in_out_kernel_axes_swapped": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
     c_in, c_out = X.shape[0], K.shape[0]
-    return torch.stack([sum(corr2d(X[i], K[i, o]) for i in range(c_in)) for o in range(c_out)])'''),
+    return torch.stack([torch.stack([corr2d(X[i], K[i, o]) for i in range(c_in)]) for o in range(c_out)])'''),
     },
     "multi_in_out_first_channel_only": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
-    return torch.stack([corr2d(X[0], K_o[0]) for K_o in K])'''),
+    return torch.stack([torch.stack([corr2d(X[0], k) for k in K_o]) for K_o in K])'''),
     },
-    "multi_in_out_calls_conv2d": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
-    return F.conv2d(X.unsqueeze(0), K).squeeze(0)'''),
+    "multi_in_out_first_kernel_only": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
+    return torch.stack([torch.stack([corr2d(x, K_o[0]) for x in X]) for K_o in K])'''),
     },
-    # Part 4: 1x1 convolution as a matrix product
-    "conv1x1_weight_reshaped_transposed": {"conv1x1_answer": _CONV1X1.format(body='''
-    return (K.reshape(c_in, c_out).T @ X.reshape(c_in, h * w)).reshape(c_out, h, w)'''),
-    },
-    "conv1x1_result_reshaped_not_transposed": {"conv1x1_answer": _CONV1X1.format(body='''
-    Y = X.reshape(c_in, h * w).T @ K.reshape(c_out, c_in).T
-    return Y.reshape(c_out, h, w)'''),
-    },
-    "conv1x1_pixels_reshaped_wrong": {"conv1x1_answer": _CONV1X1.format(body='''
-    Y = X.reshape(h * w, c_in) @ K.reshape(c_out, c_in).T
-    return Y.T.reshape(c_out, h, w)'''),
-    },
-    "conv1x1_loop_over_output_channels": {"conv1x1_answer": _CONV1X1.format(body='''
-    rows = [K[o, :, 0, 0] @ X.reshape(c_in, h * w) for o in range(c_out)]
-    return torch.stack(rows).reshape(c_out, h, w)'''),
-    },
-    "conv1x1_calls_conv2d": {"conv1x1_answer": _CONV1X1.format(body='''
-    return F.conv2d(X[None], K)[0]'''),
-    },
+    # Part 4: 1x1 convolution as a matrix product, by its two factors
+    "conv1x1_weight_reshaped_transposed": {"conv1x1_answer": _conv1x1(
+        kernel="    return K.reshape(K.shape[1], K.shape[0]).T")},
+    "conv1x1_weight_transposed": {"conv1x1_answer": _conv1x1(kernel="    return K[:, :, 0, 0].T")},
+    "conv1x1_weight_squeezed": {"conv1x1_answer": _conv1x1(kernel="    return K.squeeze()")},
+    "conv1x1_pixels_reshaped_wrong": {"conv1x1_answer": _conv1x1(
+        pixels="    c_in, h, w = X.shape\n    return X.reshape(h * w, c_in).T")},
+    "conv1x1_pixels_channels_last_relabelled": {"conv1x1_answer": _conv1x1(
+        pixels="    c_in, h, w = X.shape\n    return X.permute(1, 2, 0).reshape(c_in, h * w)")},
+    "conv1x1_pixels_column_by_column": {"conv1x1_answer": _conv1x1(
+        pixels="    c_in, h, w = X.shape\n    return X.transpose(1, 2).reshape(c_in, h * w)")},
+    "conv1x1_pixels_one_row_per_pixel": {"conv1x1_answer": _conv1x1(
+        pixels="    c_in, h, w = X.shape\n    return X.reshape(c_in, h * w).T")},
+    "conv1x1_conv2d_shortcut": {"conv1x1_answer": _conv1x1(
+        kernel="    return K", pixels="    return X") + '''
+
+def conv1x1_as_matmul(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    return F.conv2d(X[None], K)[0]
+'''},
     # Part 5: multiply-adds
     "madds_input_size_instead_of_output": {"conv_madds_answer": _MADDS.format(body='''
     return c_out * h_in * w_in * c_in * k_h * k_w'''),

@@ -5,53 +5,84 @@ the hidden tests must take at least one point from every one of them. ``PARTIAL`
 student who solved some parts and left the others as released.
 """
 
-# A correct pooling loop with four holes: the stride default, the fill value of the padding,
-# the size rounding and the divisor of the average. Each mutant gets one of them wrong.
-_POOL = '''
+# A correct window cutter with holes: the stride default, the padding, the fill it pads with, the
+# output size, where each window starts and the layout it returns; and the padding values
+# PAD_FILL. Each mutant gets one of them wrong. The pooling itself (pool2d_student) is released.
+_WINDOWS = """
 import math
+
+
+def pool2d_windows(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
+                   fill: float = 0.0) -> torch.Tensor:
+    p_h, p_w = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    s_h, s_w = <stride>
+    X_pad = F.pad(X, <pad>, value=<fill>)
+    h_out = <rounding>((X_pad.shape[0] - p_h) / s_h) + <plus>
+    w_out = <rounding>((X_pad.shape[1] - p_w) / s_w) + <plus>
+    windows = torch.zeros(h_out, w_out, p_h, p_w, dtype=X.dtype)
+    for i in range(h_out):
+        for j in range(w_out):
+            windows[i, j] = X_pad[<rows>, <cols>]
+    return <result>
 
 
 def pool2d_student(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
                    mode: str = "max") -> torch.Tensor:
-    p_h, p_w = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
-    s_h, s_w = {stride}
-    fill = {fill}
-    X_pad = F.pad(X, (padding, padding, padding, padding), value=fill)
-    h_out = {rounding}((X_pad.shape[0] - p_h) / s_h) + 1
-    w_out = {rounding}((X_pad.shape[1] - p_w) / s_w) + 1
-    Y = torch.zeros(h_out, w_out, dtype=X.dtype)
-    for i in range(h_out):
-        for j in range(w_out):
-            window = X_pad[i * s_h:i * s_h + p_h, j * s_w:j * s_w + p_w]
-            if mode == "max":
-                Y[i, j] = window.max()
-            else:
-                Y[i, j] = window.sum() / {divisor}
-    return Y
-'''
-_POOL_RIGHT = {
+    windows = pool2d_windows(X, pool_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
+    if mode == "max":
+        return windows.amax(dim=(-2, -1))
+    return windows.mean(dim=(-2, -1))
+
+
+PAD_FILL = <pad_fill>
+"""
+_WINDOWS_RIGHT = {
     "stride": "(p_h, p_w) if stride is None else (stride, stride)",
-    "fill": 'float("-inf") if mode == "max" else 0.0',
+    "pad": "(padding, padding, padding, padding)",
+    "fill": "fill",
     "rounding": "math.floor",
-    "divisor": "(p_h * p_w)",
+    "plus": "1",
+    "rows": "i * s_h:i * s_h + p_h",
+    "cols": "j * s_w:j * s_w + p_w",
+    "result": "windows",
+    "pad_fill": '{"max": float("-inf"), "avg": 0.0}',
 }
 
 
-def _pool(**wrong: str) -> str:
-    return _POOL.format(**{**_POOL_RIGHT, **wrong})
+def _windows(**wrong: str) -> str:
+    source = _WINDOWS
+    for hole, text in {**_WINDOWS_RIGHT, **wrong}.items():
+        source = source.replace(f"<{hole}>", text)
+    return source
 
 
-_AVG_VIA_CONV = '''
-def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
-    channels = X.shape[1]
-    K = torch.full((channels, 1, k, k), 1.0 / (k * k), dtype=X.dtype)
-    return F.conv2d(X, K, stride=k, groups=channels)
-'''
-
-_AVG_KERNEL = '''
+_AVG = """
 def avg_pool_kernel(k: int) -> torch.Tensor:
-    return torch.full((k, k), 1.0 / (k * k))
-'''
+    return <kernel>
+
+
+def avg_pool_conv_args(channels: int, k: int) -> dict:
+    weight = <weight>
+    return <args>
+
+
+def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
+    args = avg_pool_conv_args(X.shape[1], k)
+    return F.conv2d(X, **{**args, "weight": args["weight"].to(X.dtype)})
+"""
+_AVG_RIGHT = {
+    "kernel": "torch.full((k, k), 1.0 / (k * k))",
+    "weight": "torch.full((channels, 1, k, k), 1.0 / (k * k))",
+    "args": '{"weight": weight, "stride": k, "groups": channels}',
+}
+
+
+def _avg(**wrong: str) -> str:
+    source = _AVG
+    for hole, text in {**_AVG_RIGHT, **wrong}.items():
+        source = source.replace(f"<{hole}>", text)
+    return source
+
 
 _LENET = '''
 def build_modern_lenet(in_channels: int, num_classes: int, image_size: int) -> nn.Sequential:
@@ -77,54 +108,45 @@ def _lenet(**wrong: str) -> str:
 
 
 MUTANTS: dict[str, dict[str, str]] = {
-    # Part 1: pooling
-    "pool_stride_default_one": {"pool2d_answer": _pool(
+    # Part 1: pooling windows
+    "windows_stride_default_one": {"pool2d_answer": _windows(
         stride="(1, 1) if stride is None else (stride, stride)")},
-    "pool_max_pads_with_zeros": {"pool2d_answer": _pool(fill="0.0")},
-    "pool_avg_pads_with_minus_inf": {"pool2d_answer": _pool(fill='float("-inf")')},
-    "pool_avg_excludes_padding_from_count": {"pool2d_answer": _pool(
-        divisor="mask[i * s_h:i * s_h + p_h, j * s_w:j * s_w + p_w].sum()").replace(
-        "    X_pad = F.pad(",
-        "    mask = F.pad(torch.ones_like(X), (padding, padding, padding, padding))\n    X_pad = F.pad(")},
-    "pool_ceil_output_size": {"pool2d_answer": _pool(rounding="math.ceil")},
-    "pool_avg_sum_not_mean": {"pool2d_answer": _pool(divisor="1")},
-    "pool_padding_one_side": {"pool2d_answer": _pool().replace(
-        "(padding, padding, padding, padding)", "(0, padding, 0, padding)")},
-    "pool_calls_pytorch": {"pool2d_answer": '''
-def pool2d_student(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
-                   mode: str = "max") -> torch.Tensor:
-    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
-    return pool(X[None, None], pool_size, stride=stride, padding=padding)[0, 0]
-'''},
+    "windows_ceil_output_size": {"pool2d_answer": _windows(rounding="math.ceil")},
+    "windows_one_too_few": {"pool2d_answer": _windows(plus="0")},
+    "windows_start_ignores_stride": {"pool2d_answer": _windows(rows="i:i + p_h", cols="j:j + p_w")},
+    "windows_padding_one_side": {"pool2d_answer": _windows(pad="(0, padding, 0, padding)")},
+    "windows_pad_with_zeros_not_fill": {"pool2d_answer": _windows(fill="0.0")},
+    "windows_output_axes_swapped": {"pool2d_answer": _windows(result="windows.permute(1, 0, 2, 3)")},
+    "windows_window_transposed": {"pool2d_answer": _windows(result="windows.transpose(2, 3)")},
+    "windows_flattened": {"pool2d_answer": _windows(result="windows.reshape(h_out, w_out, p_h * p_w)")},
+    "windows_as_nested_lists": {"pool2d_answer": _windows(result="[list(row) for row in windows]")},
+    "windows_returns_pooled_maxima": {"pool2d_answer": _windows().replace(
+        "    return windows\n", "    return F.max_pool2d(X[None, None], (p_h, p_w), stride=(s_h, s_w), "
+        "padding=padding)[0, 0]\n")},
+    "pad_fill_max_zero": {"pool2d_answer": _windows(pad_fill='{"max": 0.0, "avg": 0.0}')},
+    "pad_fill_max_very_negative_constant": {"pool2d_answer": _windows(pad_fill='{"max": -1e9, "avg": 0.0}')},
+    "pad_fill_avg_minus_inf": {"pool2d_answer": _windows(
+        pad_fill='{"max": float("-inf"), "avg": float("-inf")}')},
+    "pad_fill_avg_one": {"pool2d_answer": _windows(pad_fill='{"max": float("-inf"), "avg": 1.0}')},
+    "pad_fill_as_a_list": {"pool2d_answer": _windows(pad_fill='[float("-inf"), 0.0]')},
     # Part 2: average pooling as a convolution
-    "avg_kernel_not_normalised": {"avg_pool_answer": '''
-def avg_pool_kernel(k: int) -> torch.Tensor:
-    return torch.ones(k, k)
-''' + _AVG_VIA_CONV},
-    "avg_kernel_divides_by_k": {"avg_pool_answer": '''
-def avg_pool_kernel(k: int) -> torch.Tensor:
-    return torch.full((k, k), 1.0 / k)
-''' + _AVG_VIA_CONV},
-    "avg_via_conv_stride_one": {"avg_pool_answer": _AVG_KERNEL + _AVG_VIA_CONV.replace("stride=k",
-                                                                                       "stride=1")},
-    "avg_via_conv_mixes_channels": {"avg_pool_answer": _AVG_KERNEL + '''
-def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
-    channels = X.shape[1]
-    K = torch.full((channels, channels, k, k), 1.0 / (k * k), dtype=X.dtype)
-    return F.conv2d(X, K, stride=k)
-'''},
-    "avg_via_conv_not_normalised": {"avg_pool_answer": _AVG_KERNEL + _AVG_VIA_CONV.replace(
-        "1.0 / (k * k)", "1.0")},
-    "avg_via_conv_calls_avg_pool2d": {"avg_pool_answer": _AVG_KERNEL + '''
-def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
-    return F.avg_pool2d(X, k)
-'''},
-    "avg_via_conv_reshape_mean": {"avg_pool_answer": _AVG_KERNEL + '''
-def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
-    n, c, h, w = X.shape
-    X = X[:, :, :h // k * k, :w // k * k]
-    return X.reshape(n, c, h // k, k, w // k, k).mean(dim=(3, 5))
-'''},
+    "avg_kernel_not_normalised": {"avg_pool_answer": _avg(kernel="torch.ones(k, k)")},
+    "avg_kernel_divides_by_k": {"avg_pool_answer": _avg(kernel="torch.full((k, k), 1.0 / k)")},
+    "conv_args_stride_one": {"avg_pool_answer": _avg(
+        args='{"weight": weight, "stride": 1, "groups": channels}')},
+    "conv_args_mix_channels": {"avg_pool_answer": _avg(
+        weight="torch.full((channels, channels, k, k), 1.0 / (k * k))",
+        args='{"weight": weight, "stride": k, "groups": 1}')},
+    "conv_args_mix_channels_normalised": {"avg_pool_answer": _avg(
+        weight="torch.full((channels, channels, k, k), 1.0 / (channels * k * k))",
+        args='{"weight": weight, "stride": k, "groups": 1}')},
+    "conv_args_groups_forgotten": {"avg_pool_answer": _avg(
+        args='{"weight": weight, "stride": k, "groups": 1}')},
+    "conv_args_not_normalised": {"avg_pool_answer": _avg(weight="torch.ones(channels, 1, k, k)")},
+    "conv_args_weight_without_channel_axes": {"avg_pool_answer": _avg(
+        weight="torch.full((k, k), 1.0 / (k * k))")},
+    "conv_args_no_groups_key": {"avg_pool_answer": _avg(args='{"weight": weight, "stride": k}')},
+    "conv_args_positional_tuple": {"avg_pool_answer": _avg(args="(weight, k, channels)")},
     # Part 3: modern LeNet
     "lenet_sigmoid_kept": {"lenet_answer": _lenet(act="nn.Sigmoid")},
     "lenet_avg_pool_kept": {"lenet_answer": _lenet(pool="nn.AvgPool2d(kernel_size=2, stride=2)")},
@@ -148,9 +170,10 @@ def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
     "concept_second_wrong_choice": {"concept_answer": 'answer_pooling = "A"\n'},
 }
 
-# Solves part 1 (all three cells) and the LeNet: 6 + 5 points.
+# Solves parts 1 and 3, but pads max pooling with zeros: 4 of part 1's 6 points (the padding test
+# has negative inputs), then part 3's 5; part 2 (where the simulated looper loops) and 4 stay blank.
 PARTIAL: dict = {
     "solved": ["pool2d_answer", "lenet_answer"],
-    "expected_score": 11.0,
-    "replacements": {},
+    "expected_score": 9.0,
+    "replacements": {"pool2d_answer": _windows(pad_fill='{"max": 0.0, "avg": 0.0}')},
 }

@@ -5,25 +5,54 @@ the hidden tests must take at least one point from every one of them. ``PARTIAL`
 student who solved some parts and left the others as released.
 """
 
-_VGG = '''
-def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+_BUILD = """
+def build(layers: list) -> nn.Sequential:
+    return nn.Sequential(*(getattr(nn, name)(**kwargs) for name, kwargs in layers))
+"""
+
+_VGG = _BUILD + """
+
+def vgg_block_layers(num_convs: int, in_channels: int, out_channels: int) -> list:
     layers = []
     for _ in range(num_convs):
-        layers += [nn.Conv2d(in_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU()]
+        layers += [("Conv2d", {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": <k>,
+                               "padding": <p>}), ("ReLU", {})]
         in_channels = out_channels
-    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-    return nn.Sequential(*layers)
-'''
+    layers.append(("MaxPool2d", {"kernel_size": 2, "stride": 2}))
+    return layers
 
-_NIN = '''
+
+def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    return build(vgg_block_layers(num_convs, in_channels, out_channels))
+"""
+
+
+def _vgg(k: str = "3", p: str = "1") -> str:
+    return _VGG.replace("<k>", k).replace("<p>", p)
+
+
+_NIN = """
+def nin_block_layers(in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                     padding: int) -> list:
+    return [
+        ("Conv2d", {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
+                    "stride": stride, "padding": padding}), ("ReLU", {}),
+        ("Conv2d", {"in_channels": out_channels, "out_channels": out_channels, "kernel_size": <k>,
+                    "padding": <p>}), ("ReLU", {}),
+        ("Conv2d", {"in_channels": out_channels, "out_channels": out_channels, "kernel_size": <k>,
+                    "padding": <p>}), ("ReLU", {}),
+    ]
+
+
 def nin_block_student(in_channels: int, out_channels: int, kernel_size: int, stride: int,
                       padding: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size={k}, padding={p}), nn.ReLU(),
-    )
-'''
+    return build(nin_block_layers(in_channels, out_channels, kernel_size, stride, padding))
+"""
+
+
+def _nin(k: str = "1", p: str = "0") -> str:
+    return _NIN.replace("<k>", k).replace("<p>", p)
+
 
 _INCEPTION = '''
 def inception_out_channels(c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int) -> int:
@@ -125,37 +154,62 @@ def _resnext(**wrong: str) -> str:
 
 MUTANTS: dict[str, dict[str, str]] = {
     # Part 1: VGG block
-    "vgg_without_pool": {"vgg_block_answer": _VGG.format(k=3, p=1).replace(
-        "    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))\n", "")},
-    "vgg_pool_inside_loop": {"vgg_block_answer": '''
-def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
-    layers = []
-    for _ in range(num_convs):
-        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
-                   nn.MaxPool2d(kernel_size=2, stride=2)]
-        in_channels = out_channels
-    return nn.Sequential(*layers)
-'''},
-    "vgg_no_padding": {"vgg_block_answer": _VGG.format(k=3, p=0)},
-    "vgg_5x5_kernels": {"vgg_block_answer": _VGG.format(k=5, p=2)},
-    "vgg_channels_not_chained": {"vgg_block_answer": _VGG.format(k=3, p=1).replace(
+    "vgg_without_pool": {"vgg_block_answer": _vgg().replace(
+        '    layers.append(("MaxPool2d", {"kernel_size": 2, "stride": 2}))\n', "")},
+    "vgg_pool_inside_loop": {"vgg_block_answer": _vgg().replace(
+        '("ReLU", {})]', '("ReLU", {}), ("MaxPool2d", {"kernel_size": 2, "stride": 2})]').replace(
+        '    layers.append(("MaxPool2d", {"kernel_size": 2, "stride": 2}))\n', "")},
+    "vgg_no_padding": {"vgg_block_answer": _vgg(p="0")},
+    "vgg_5x5_kernels": {"vgg_block_answer": _vgg(k="5", p="2")},
+    "vgg_channels_not_chained": {"vgg_block_answer": _vgg().replace(
         "        in_channels = out_channels\n", "")},
-    "vgg_calls_library": {"vgg_block_answer": '''
+    "vgg_average_pooling": {"vgg_block_answer": _vgg().replace('("MaxPool2d"', '("AvgPool2d"')},
+    "vgg_pool_stride_one": {"vgg_block_answer": _vgg().replace('"kernel_size": 2, "stride": 2',
+                                                               '"kernel_size": 2, "stride": 1')},
+    "vgg_returns_the_library_module": {"vgg_block_answer": _BUILD + """
 from cnncourse.models import vgg_block
 
 
-def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+def vgg_block_layers(num_convs: int, in_channels: int, out_channels: int) -> list:
     return vgg_block(num_convs, in_channels, out_channels)
-'''},
+"""},
+    "vgg_returns_layer_objects": {"vgg_block_answer": _BUILD + """
+def vgg_block_layers(num_convs: int, in_channels: int, out_channels: int) -> list:
+    layers = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
+        in_channels = out_channels
+    return layers + [nn.MaxPool2d(kernel_size=2, stride=2)]
+"""},
+    "vgg_lowercase_layer_names": {"vgg_block_answer": _vgg().replace('"Conv2d"', '"conv2d"').replace(
+        '"ReLU"', '"relu"').replace('"MaxPool2d"', '"maxpool2d"')},
+    "vgg_positional_arguments": {"vgg_block_answer": _BUILD + """
+def vgg_block_layers(num_convs: int, in_channels: int, out_channels: int) -> list:
+    layers = []
+    for _ in range(num_convs):
+        layers += [("Conv2d", (in_channels, out_channels, 3, 1, 1)), ("ReLU", ())]
+        in_channels = out_channels
+    return layers + [("MaxPool2d", (2, 2))]
+"""},
     # Part 2: NiN block
-    "nin_3x3_instead_of_1x1": {"nin_block_answer": _NIN.format(k=3, p=1)},
-    "nin_last_relu_missing": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
-        "kernel_size=1, padding=0), nn.ReLU(),\n    )", "kernel_size=1, padding=0),\n    )")},
-    "nin_first_conv_ignores_stride": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
-        "stride=stride, padding=padding", "padding=padding")},
-    "nin_1x1_reads_in_channels": {"nin_block_answer": _NIN.format(k=1, p=0).replace(
-        "nn.Conv2d(out_channels, out_channels, kernel_size=1, padding=0), nn.ReLU(),\n        nn.Conv2d(",
-        "nn.Conv2d(in_channels, out_channels, kernel_size=1, padding=0), nn.ReLU(),\n        nn.Conv2d(", 1)},
+    "nin_3x3_instead_of_1x1": {"nin_block_answer": _nin(k="3", p="1")},
+    "nin_last_relu_missing": {"nin_block_answer": _nin().replace(
+        '"padding": 0}), ("ReLU", {}),\n    ]', '"padding": 0}),\n    ]')},
+    "nin_first_conv_ignores_stride": {"nin_block_answer": _nin().replace('"stride": stride, ', "")},
+    "nin_1x1_reads_in_channels": {"nin_block_answer": _nin().replace(
+        '("Conv2d", {"in_channels": out_channels, "out_channels": out_channels, "kernel_size": 1',
+        '("Conv2d", {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": 1', 1)},
+    "nin_first_conv_unpadded": {"nin_block_answer": _nin().replace('"stride": stride, "padding": padding',
+                                                                   '"stride": stride')},
+    "nin_sigmoid_activations": {"nin_block_answer": _nin().replace('("ReLU", {})', '("Sigmoid", {})')},
+    "nin_returns_the_library_module": {"nin_block_answer": """
+from cnncourse.models import nin_block
+
+
+def nin_block_layers(in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                     padding: int) -> list:
+    return nin_block(in_channels, out_channels, kernel_size, stride, padding)
+"""},
     # Part 3: Inception arithmetic
     "inception_counts_reduction_channels": {"inception_answer": _inception(
         out="c1 + sum(c2) + sum(c3) + c4")},
@@ -164,6 +218,22 @@ def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn
     "inception_5x5_counted_as_3x3": {"inception_answer": _inception(k3="3")},
     "inception_pool_path_reads_c4": {"inception_answer": _inception(path4="conv(c4, c4, 1)")},
     "inception_pool_path_forgotten": {"inception_answer": _inception(path4="0")},
+    "inception_counts_a_block_built_on_meta": {"inception_answer": """
+from cnncourse.models import Inception
+
+
+def inception_out_channels(c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int) -> int:
+    with torch.device("meta"):
+        return Inception(1, c1, c2, c3, c4)(torch.zeros(1, 1, 4, 4)).shape[1]
+
+
+def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tuple[int, int],
+                          c4: int) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in Inception(in_channels, c1, c2, c3, c4).parameters())
+"""},
+    "inception_int64_tensor_arithmetic": {"inception_answer": _inception(
+        conv="int(torch.tensor(c_out) * c_in * k * k + c_out)")},
     # Part 4: batch normalization
     "bn_biased_running_var": {"batch_norm_answer": _batch_norm(
         update_var="(1 - momentum) * running_var + momentum * var.reshape(-1)")},
@@ -205,14 +275,24 @@ def vgg_block_student(num_convs: int, in_channels: int, out_channels: int) -> nn
     "resnext_forgets_biases": {"resnext_answer": _resnext(bias_b="0", bias_out="0")},
     "resnext_forgets_batch_norm": {"resnext_answer": _resnext(bn="0")},
     "resnext_counts_running_stats": {"resnext_answer": _resnext(bn="4 * b + 4 * b + 4 * out_channels")},
+    "resnext_counts_a_block_built_on_meta": {"resnext_answer": """
+from cnncourse.models import ResNeXtBlock
+
+
+def resnext_param_count(out_channels: int, groups: int, bottleneck_multiplier: float) -> int:
+    with torch.device("meta"):
+        block = ResNeXtBlock(out_channels, groups, bottleneck_multiplier)
+    return sum(p.numel() for p in block.parameters())
+"""},
     # Part 7: concept
     "concept_wrong_choice": {"concept_answer": 'answer_bn = "C"\n'},
     "concept_second_wrong_choice": {"concept_answer": 'answer_bn = "B"\n'},
 }
 
-# Solves parts 1, 3 and 5: 2 + (1 + 2) + (1 + 3) points.
+# Solves parts 1, 3 and 5: 2 + (1 + 2) + (1 + 3) points; part 6 counts a block built on the meta
+# device, right at small sizes but impossible at the hidden sizes no block can have: 0 of 2.
 PARTIAL: dict = {
-    "solved": ["vgg_block_answer", "inception_answer", "residual_answer"],
+    "solved": ["vgg_block_answer", "inception_answer", "residual_answer", "resnext_answer"],
     "expected_score": 9.0,
-    "replacements": {},
+    "replacements": {"resnext_answer": MUTANTS["resnext_counts_a_block_built_on_meta"]["resnext_answer"]},
 }

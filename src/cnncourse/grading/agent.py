@@ -17,7 +17,17 @@ from typing import Any
 import torch
 
 from cnncourse.grading.observe import observe_here, user_namespace
-from cnncourse.grading.wire import MAX_ITEMS, SCALARS, WireError, class_path, from_text, to_text
+from cnncourse.grading.wire import (
+    MAX_ITEMS,
+    MAX_MESSAGE,
+    MAX_NAME,
+    SCALARS,
+    WireError,
+    class_path,
+    clipped,
+    from_text,
+    to_text,
+)
 
 __all__ = ["BEGIN", "END", "serve", "encode", "answer"]
 
@@ -33,15 +43,16 @@ def _keep(value: Any) -> int:
 
 
 def _mro(cls: type) -> list[list[str]]:
-    return [list(class_path(base)) for base in cls.__mro__]
+    return [list(class_path(base)) for base in cls.__mro__[:64]]
 
 
 def _info(value: Any) -> dict:
     try:
         text = repr(value)
     except Exception as error:  # a student's __repr__ may fail
-        text = f"<{type(value).__name__} object; repr failed: {type(error).__name__}>"
-    return {"mro": _mro(type(value)), "callable": callable(value), "repr": text[:300]}
+        names = clipped(type(value).__name__, MAX_NAME), clipped(type(error).__name__, MAX_NAME)
+        text = f"<{names[0]} object; repr failed: {names[1]}>"
+    return {"mro": _mro(type(value)), "callable": callable(value), "repr": clipped(text, 300)}
 
 
 def encode(value: Any, budget: list[int] | None = None) -> tuple:
@@ -90,8 +101,7 @@ def _decode(value: Any) -> Any:
 def _call(handle: int, args: tuple, kwargs: dict, options: dict) -> tuple:
     fn = _decode(("r", handle))
     seen = observe_here(fn, _decode(args), {key: _decode(item) for key, item in kwargs.items()}, **options)
-    fields: dict[str, Any] = {"result": seen.result, "names": seen.names, "products": seen.products,
-                              "convolutions": seen.convolutions, "args": seen.args}
+    fields: dict[str, Any] = {"result": seen.result, "args": seen.args}
     return ("D", [(key, encode(item)) for key, item in fields.items()])
 
 
@@ -121,16 +131,24 @@ def answer(message: tuple) -> tuple:
     raise WireError(f"unknown request {op!r}")
 
 
+def _message(error: BaseException) -> str:
+    try:
+        return clipped(error, MAX_MESSAGE)
+    except Exception:  # a student's __str__ may fail
+        return "<the exception's message could not be read>"
+
+
 def serve(text: str) -> None:
     """Answer the request in ``text`` and print the answer between :data:`BEGIN` and :data:`END`."""
     try:
         reply: tuple = ("ok", answer(from_text(text)))
     except BaseException as error:  # noqa: BLE001 (everything the student's code raises goes back)
-        reply = ("x", {"name": type(error).__name__, "message": str(error)[:2000], "mro": _mro(type(error))})
+        reply = ("x", {"name": clipped(type(error).__name__, MAX_NAME), "message": _message(error),
+                       "mro": _mro(type(error))})
     try:
         encoded = to_text(reply)
     except Exception as error:  # too large, or not safe data after all
-        encoded = to_text(("x", {"name": "ValueError", "message": str(error)[:500],
+        encoded = to_text(("x", {"name": "ValueError", "message": clipped(error, 500),
                                  "mro": [["builtins", "ValueError"]]}))
     sys.stdout.write(f"{BEGIN}{encoded}{END}\n")
     sys.stdout.flush()

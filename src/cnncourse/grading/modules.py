@@ -1,4 +1,9 @@
-"""Checks for network blocks a student builds from torch.nn layers (Sections 7.6-8.6)."""
+"""Checks for network blocks a student builds from torch.nn layers (Sections 7.6-8.6).
+
+A block can arrive as a module (a stand-in for the student's) or as a *layer specification*,
+a list of ``(layer_name, kwargs)`` pairs: plain data that :func:`build_layers` checks and turns
+into an ``nn.Sequential`` with the grader's own ``torch.nn``, so nothing of the student's runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,15 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["parameter_count", "forward_or_explain", "same_forward", "check_layers"]
+__all__ = ["SPEC_LAYERS", "MAX_SPEC_PARAMETERS", "parameter_count", "forward_or_explain", "same_forward",
+           "check_layers", "build_layers"]
+
+# The torch.nn classes a layer specification may name: layers of the course's networks.
+SPEC_LAYERS = ("Conv2d", "ReLU", "Sigmoid", "Tanh", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+               "AdaptiveMaxPool2d", "BatchNorm2d", "BatchNorm1d", "Linear", "Flatten", "Dropout", "Identity")
+MAX_SPEC_PARAMETERS = 1 << 24  # a specification is built in the grader's kernel: keep it small
+_MAX_SPEC_LAYERS = 256
+_SPEC = "a list of (layer_name, kwargs) pairs such as (\"Conv2d\", {\"in_channels\": 3, ...})"
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -65,3 +78,69 @@ def same_forward(block: nn.Module, reference: nn.Module, X: torch.Tensor, atol: 
         raise AssertionError("the block's layers do not match the expected layers in order, kind and size "
                              f"({_state_dict_problem(error)})") from None
     return bool(torch.allclose(block(X), reference(X), atol=atol))
+
+
+def _spec_value(value: object) -> object:
+    """An argument of a specified layer: a number, a bool, a str, or a tuple of ints (a list becomes one)."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                for v in value):
+        return tuple(int(v) for v in value)
+    raise TypeError(value.__class__.__name__)
+
+
+def _spec_layer(call: str, index: int, item: object) -> tuple[str, dict[str, object]]:
+    where = f"item {index} of {call}"
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        size = f" of length {len(item)}" if isinstance(item, (tuple, list)) else ""
+        raise AssertionError(f"{where} should be a (layer_name, kwargs) pair, got a "
+                             f"{item.__class__.__name__}{size}")
+    name, kwargs = item
+    if not isinstance(name, str) or name not in SPEC_LAYERS:
+        named = repr(name[:40]) if isinstance(name, str) else f"a {name.__class__.__name__}"
+        raise AssertionError(f"{where} names the layer {named}; use the name of a torch.nn class, one of "
+                             f"{', '.join(SPEC_LAYERS)}")
+    if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
+        raise AssertionError(f"{where}: the second element should be a dict of keyword arguments "
+                             f"(str -> value), got a {kwargs.__class__.__name__}")
+    clean = {}
+    for key, value in kwargs.items():
+        try:
+            clean[key] = _spec_value(value)
+        except TypeError:
+            raise AssertionError(f"{where}: argument {key[:40]!r} is a {value.__class__.__name__}; arguments "
+                                 "are numbers, bools, strs or tuples of ints") from None
+    return name, clean
+
+
+def build_layers(call: str, layers: object) -> nn.Sequential:
+    """Check the layer specification ``layers`` and build it: ``nn.Sequential`` of ``nn.<name>(**kwargs)``.
+
+    Only data is read (see :data:`SPEC_LAYERS` for the allowed names); each layer is first
+    built on the meta device, so a specification too large for the grader fails cleanly.
+
+    Args:
+        call: how messages name the specification, e.g. ``"vgg_block_layers(2, 3, 8)"``.
+        layers: a list (or tuple) of ``(layer_name, kwargs)`` pairs.
+
+    Raises:
+        AssertionError: naming the first item that is not a valid layer, or a layer torch.nn refuses.
+    """
+    if not isinstance(layers, (list, tuple)):
+        raise AssertionError(f"{call} should return {_SPEC}, got a {layers.__class__.__name__}")
+    if len(layers) > _MAX_SPEC_LAYERS:
+        raise AssertionError(f"{call} has {len(layers)} layers, more than a block of this course ever needs")
+    spec = [_spec_layer(call, index, item) for index, item in enumerate(layers)]
+    total = 0
+    for index, (name, kwargs) in enumerate(spec):
+        try:
+            with torch.device("meta"):  # sizes only, no memory
+                total += parameter_count(getattr(nn, name)(**kwargs))
+        except (TypeError, ValueError, OverflowError, RuntimeError) as error:
+            raise AssertionError(f"item {index} of {call}: nn.{name} does not accept these arguments "
+                                 f"({str(error).splitlines()[0][:200]})") from None
+    if total > MAX_SPEC_PARAMETERS:
+        raise AssertionError(f"{call} describes {total:,} parameters, far more than the block asked for; "
+                             "check the channel counts")
+    return nn.Sequential(*(getattr(nn, name)(**kwargs) for name, kwargs in spec))

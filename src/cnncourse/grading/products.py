@@ -1,8 +1,12 @@
-"""Problem-specific checker: is a computation one matrix product? (Sections 7.2 and 7.4).
+"""Checks for a cross-correlation written as one matrix product: the student returns the matrix (Section 7.2).
 
-Counting calls is not enough (a loop of window sums plus one dummy product has one call), so
-the check looks at the product itself: every output entry must come out of it, and its two
-factors must be a matrix made from the kernel alone and a matrix made from the input alone.
+Nothing here watches how the student's function computes. ``corr2d_matrix(input_shape, K)``
+never sees an image, so the matrix ``M`` it returns cannot depend on one. The checks multiply
+``M`` with images of their own and compare with :func:`~cnncourse.functional.corr2d`, and compare
+``M`` with the one matrix that works, built here from its definition: row ``r = i * W' + j``
+(output pixel ``(i, j)``) holds ``K`` over the window at ``(i, j)`` of the image laid out like
+``X.reshape(-1)``, and zeros elsewhere. :func:`tensor_values` is the validation every returned
+tensor goes through before a check uses it.
 """
 
 from __future__ import annotations
@@ -12,69 +16,110 @@ from typing import Any
 
 import torch
 
-from cnncourse.grading.observe import Observation, observe
+from cnncourse.functional import corr2d
 
-__all__ = ["check_matrix_product"]
+__all__ = ["tensor_values", "check_corr2d_matrix_product", "check_corr2d_matrix"]
 
-
-def _record(fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor, refuse: Sequence[str],
-            hint: str) -> Observation:
-    return observe(fn, X, K, refuse=refuse, hint=hint, record=True)
+SAMPLES = 3  # random images each matrix is multiplied with
 
 
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.equal(a, b)
-
-
-def check_matrix_product(name: str, fn: Callable[..., Any], X: torch.Tensor, K: torch.Tensor,
-                         refuse: Sequence[str] = (), hint: str = "") -> Any:
-    """Check that ``fn(X, K)`` computes its whole output with one product of a K-matrix and an X-matrix.
-
-    ``fn`` is called three times: on ``(X, K)``, on a different input with the same kernel and on
-    the same input with a different kernel. It passes when it makes exactly one matrix product,
-    no convolution, the product's entries are the output's entries, one factor changes only
-    with the kernel and the other only with the input.
-
-    Returns:
-        The result of ``fn(X, K)``, for further checks.
+def tensor_values(name: str, value: object, shape: Sequence[int], hint: str = "") -> torch.Tensor:
+    """``value`` as a float64 CPU copy, once it is a plain floating-point tensor of ``shape``.
 
     Raises:
-        AssertionError: naming what is wrong with the product, never the expected matrix.
+        AssertionError: ``value`` is not a dense floating-point ``torch.Tensor`` with real values
+            (a stand-in, a sparse or meta tensor, integers), or its shape is not ``shape``; ``hint``
+            says what the shape means.
     """
-    generator = torch.Generator().manual_seed(7207)
-    first = _record(fn, X, K, refuse, hint)
-    result = first.result
-    if first.convolutions:
-        raise AssertionError(f"{name} calls {', '.join(sorted(set(first.convolutions)))}; "
-                             "build the matrix product yourself")
-    if not first.products:
-        raise AssertionError(f"{name} performs no matrix product (@, torch.matmul, torch.mm, torch.mv, ...); "
-                             "the exercise asks for the whole computation as one matrix product")
-    if len(first.products) > 1:
-        raise AssertionError(f"{name} performs {len(first.products)} matrix products for one input; arrange "
-                             "the numbers so that a single product computes every output entry at once")
-    _, factors, product = first.products[0]
-    if not isinstance(result, torch.Tensor) or product.numel() != result.numel() or not torch.allclose(
-            product.reshape(-1).sort().values.to(torch.float64),
-            result.detach().reshape(-1).sort().values.to(torch.float64), rtol=1e-4, atol=1e-5):
-        raise AssertionError(f"the matrix product in {name} does not produce the output: every output entry "
-                             "must be an entry of the product's result, not computed some other way")
-    other_X = X + 0.5 + torch.rand(X.shape, generator=generator, dtype=X.dtype)  # every entry differs
-    other_K = K + 0.5 + torch.rand(K.shape, generator=generator, dtype=K.dtype)
-    new_X = _record(fn, other_X, K, refuse, hint)
-    new_K = _record(fn, X, other_K, refuse, hint)
-    if len(new_X.products) != 1 or len(new_K.products) != 1:
-        raise AssertionError(f"{name} makes a different number of matrix products for other values of X or "
-                             "K; one product must do the work whatever the numbers are")
-    with_X, with_K = new_X.products[0][1], new_K.products[0][1]
-    roles = [(index >= len(with_X) or not _same(factor, with_X[index]),  # (changes with X, with K)
-              index >= len(with_K) or not _same(factor, with_K[index]))
-             for index, factor in enumerate(factors)]
-    if (True, True) in roles:
-        raise AssertionError(f"one factor of the matrix product in {name} changes with both X and K, so "
-                             "part of the multiply-adds happened before the product; multiply a matrix made "
-                             "from K alone by one made from X alone (or the other way round)")
-    if sorted(roles) != [(False, True), (True, False)]:
-        raise AssertionError(f"the matrix product in {name} does not multiply numbers of K by numbers of X: "
-                             "one factor must be made from K alone and the other from X alone")
-    return result
+    if not isinstance(value, torch.Tensor):
+        raise AssertionError(f"{name} should return a torch.Tensor, but it returned a "
+                             f"{value.__class__.__name__}")
+    if value.layout != torch.strided or value.is_meta:
+        raise AssertionError(f"{name} returned a {value.layout} tensor on the {value.device.type} device; "
+                             "return an ordinary dense tensor that holds its numbers")
+    if not value.is_floating_point():
+        raise AssertionError(f"{name} returned a tensor of dtype {value.dtype}; it should hold "
+                             "floating-point numbers (torch.float32 or torch.float64)")
+    got, want = tuple(value.shape), tuple(int(n) for n in shape)
+    if got != want:
+        raise AssertionError(f"{name} has shape {got} but should have shape {want}. {hint}".rstrip())
+    return value.detach().to("cpu", torch.float64)
+
+
+def _sizes(input_shape: Sequence[int], K: torch.Tensor) -> tuple[int, int, int, int, int, int]:
+    (h, w), (kh, kw) = (int(n) for n in input_shape), K.shape
+    return h, w, kh, kw, h - kh + 1, w - kw + 1
+
+
+def _matrix(fn: Callable[..., Any], input_shape: Sequence[int], K: torch.Tensor, name: str
+            ) -> tuple[str, torch.Tensor]:
+    """Call ``fn((h, w), K)`` and validate what it returns: (how the call reads, its matrix in float64)."""
+    h, w, kh, kw, out_h, out_w = _sizes(input_shape, K)
+    call = f"{name}(({h}, {w}), K of shape ({kh}, {kw}))"
+    M = tensor_values(call, fn((h, w), K.clone()), (out_h * out_w, h * w),
+                      hint=f"One row per output pixel ({out_h} x {out_w} = {out_h * out_w} of them) and one "
+                           f"column per pixel of the {h} x {w} image ({h * w}).")
+    return call, M
+
+
+def _reference_matrix(input_shape: Sequence[int], K: torch.Tensor) -> torch.Tensor:
+    """The matrix from its definition: row ``i * W' + j`` is ``K`` placed at ``(i, j)``, zeros elsewhere."""
+    h, w, kh, kw, out_h, out_w = _sizes(input_shape, K)
+    placed = torch.zeros(out_h, out_w, h, w, dtype=torch.float64)
+    for i in range(out_h):
+        for j in range(out_w):
+            placed[i, j, i:i + kh, j:j + kw] = K
+    return placed.reshape(out_h * out_w, h * w)  # (H' W', H W)
+
+
+def check_corr2d_matrix_product(fn: Callable[..., Any], input_shape: Sequence[int], K: torch.Tensor,
+                                name: str = "corr2d_matrix") -> None:
+    """Check that ``M = fn(input_shape, K)`` computes ``corr2d(X, K)`` as ``M @ X.reshape(-1)``.
+
+    ``M`` must be a plain floating-point ``(H' W', H W)`` tensor; this check makes the product
+    itself, with random images of shape ``input_shape``, and compares it with ``corr2d``.
+    """
+    call, M = _matrix(fn, input_shape, K, name)
+    h, w, _, _, out_h, out_w = _sizes(input_shape, K)
+    generator = torch.Generator().manual_seed(7202)
+    for _ in range(SAMPLES):
+        X = torch.randn(h, w, generator=generator, dtype=torch.float64)
+        got = M @ X.reshape(-1)  # (H' W',)
+        bad = ~torch.isclose(got, corr2d(X, K.to(torch.float64)).reshape(-1), rtol=1e-4, atol=1e-5)
+        if bad.any():
+            r = int(bad.nonzero()[0, 0])
+            raise AssertionError(
+                f"M = {call} does not compute the cross-correlation: for a random {h} x {w} image X, "
+                f"M @ X.reshape(-1) differs from corr2d(X, K).reshape(-1) in {int(bad.sum())} of "
+                f"{got.numel()} entries, the first being entry {r}, output pixel {divmod(r, out_w)}. "
+                f"Row r of M computes output pixel (r // {out_w}, r % {out_w}) from the image laid out like "
+                "X.reshape(-1); check that rows and columns are not mixed up when the image and the kernel "
+                "are not square")
+
+
+def check_corr2d_matrix(fn: Callable[..., Any], input_shape: Sequence[int], K: torch.Tensor,
+                        name: str = "corr2d_matrix") -> None:
+    """Check ``fn(input_shape, K)`` row by row against the definition of the matrix.
+
+    The message names the first wrong row, its output pixel and window, and whether the wrong
+    entries lie inside the window (where ``K`` goes) or outside it (where zeros go).
+    """
+    call, M = _matrix(fn, input_shape, K, name)
+    h, w, kh, kw, out_h, out_w = _sizes(input_shape, K)
+    bad = ~torch.isclose(M, _reference_matrix(input_shape, K.to(torch.float64)), rtol=1e-5, atol=1e-6)
+    if not bad.any():
+        return
+    r = int(bad.nonzero()[0, 0])
+    i, j = divmod(r, out_w)
+    window = torch.zeros(h, w, dtype=torch.bool)
+    window[i:i + kh, j:j + kw] = True
+    wrong = bad[r].reshape(h, w)  # (H, W): the wrong entries of row r, laid out like the image
+    inside, outside = bool((wrong & window).any()), bool((wrong & ~window).any())
+    where = ("inside and outside that window" if inside and outside else
+             "inside that window: are K's entries in their places, not flipped or transposed?" if inside else
+             "outside that window, where every entry must be zero")
+    raise AssertionError(
+        f"row {r} of {call} (output pixel ({i}, {j})) is wrong in {int(wrong.sum())} of its {h * w} "
+        f"entries. That row holds K over the window of rows {i} to {i + kh - 1} and columns {j} to "
+        f"{j + kw - 1} of the {h} x {w} image, laid out like X.reshape(-1), and zeros elsewhere; the wrong "
+        f"entries lie {where}")

@@ -18,23 +18,24 @@ request the student's kernel could not answer (it timed out, died or was killed)
 from __future__ import annotations
 
 import builtins
+import sys
+import warnings
 from typing import Any
 
 from cnncourse.grading.observe import Observation
 from cnncourse.grading.stand_ins import forget_stand_ins, stand_in_class
-from cnncourse.grading.wire import SCALARS, WireError, from_text, to_text
+from cnncourse.grading.wire import MAX_MESSAGE, MAX_NAME, SCALARS, WireError, clipped, from_text, to_text
 
 __all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
            "encode_argument", "observe_remote", "namespace", "remember_start", "forget_submission",
-           "set_student_code", "watch_problem", "before_setup", "snapshot", "begin_test_cell"]
+           "before_setup", "snapshot", "begin_test_cell"]
 
 PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
 FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
 _setup_ran: list[bool] = [False]  # a setup cell ran since the last snapshot
 _start: dict[str, Any] = {}  # the namespace as the kernel started
-_student_code: list[str] = []  # the submission's code cells (not the instructor's), for the gate
-_watch: dict[str, str | None] = {}  # the gate's verdict on _student_code, once computed
+_start_filters: list = []  # the warnings filters as the kernel started
 
 
 class StudentKernelError(RuntimeError):
@@ -43,12 +44,14 @@ class StudentKernelError(RuntimeError):
 
 def _raise_student_error(info: dict) -> None:
     """Raise the builtin exception closest to the one the student's code raised."""
-    message = str(info.get("message", ""))
+    # The student's kernel may send anything: what a test's message quotes of it is clipped here.
+    message = clipped(info.get("message", ""), MAX_MESSAGE)
     for module, qualname in info.get("mro", []):
         cls = getattr(builtins, qualname, None) if module == "builtins" else None
         if isinstance(cls, type) and issubclass(cls, Exception):
             raise cls(message) if qualname != "StopIteration" else StopIteration()
-    raise StudentKernelError(f"the student's code raised {info.get('name', 'an exception')}: {message}")
+    name = clipped(info.get("name", "an exception"), MAX_NAME)
+    raise StudentKernelError(f"the student's code raised {name}: {message}")
 
 
 def request(message: tuple, raw: bool = False) -> Any:
@@ -87,7 +90,7 @@ class Remote:
         raise TypeError(f"a test cannot change the student's object ({name} = ...); build a local copy")
 
     def __repr__(self) -> str:
-        return str(self._info.get("repr", "<student object>"))
+        return clipped(self._info.get("repr", "<student object>"), MAX_MESSAGE)
 
     def __iter__(self):  # noqa: ANN204
         return iter(request(("list", self._handle)))
@@ -129,8 +132,9 @@ def decode(value: Any) -> Any:
         info = value[2]
         return (RemoteCallable if info.get("callable") else Remote)(value[1], info)
     if tag == "m":
-        raise StudentKernelError(f"the student's kernel sent the module {value[1]!r}; tests import "
-                                 "their own modules")
+        module = clipped(value[1], MAX_NAME)
+        raise StudentKernelError(f"the student's kernel sent the module {module!r}; tests import their "
+                                 "own modules")
     raise StudentKernelError("the student's kernel sent a value the grader does not know")
 
 
@@ -159,28 +163,13 @@ def encode_argument(value: Any) -> tuple:
 
 
 def observe_remote(fn: Remote, args: tuple, kwargs: dict, options: dict) -> Observation:
-    """:func:`cnncourse.grading.observe.observe` for a function in the student's kernel.
-
-    Raises:
-        AssertionError: the call is to be watched (refusals, recording, no modules) but the
-            submission's code could change the watcher (:func:`watch_problem`).
-    """
-    watched = options.get("refuse") or options.get("record") or options.get("forbid_modules")
-    if watched and (problem := watch_problem()):
-        raise AssertionError(
-            "this part checks how your code computes (which functions it calls or builds), and your notebook "
-            f"has code that could change what that check sees ({problem}); the part counts only without it")
+    """:func:`cnncourse.grading.observe.observe` for a function in the student's kernel."""
     handle = object.__getattribute__(fn, "_handle")
     encoded_kwargs = {key: encode_argument(value) for key, value in kwargs.items()}
     answer = request(("call", handle, encode_argument(tuple(args)), encoded_kwargs, options))
     if not isinstance(answer, dict):
         raise StudentKernelError("the student's kernel answered a call with something else")
-    seen = Observation(answer.get("result"))
-    seen.names = list(answer.get("names", []))
-    seen.products = list(answer.get("products", []))
-    seen.convolutions = list(answer.get("convolutions", []))
-    seen.args = tuple(answer.get("args", ()))
-    return seen
+    return Observation(answer.get("result"), args=tuple(answer.get("args", ())))
 
 
 def namespace() -> dict:
@@ -198,6 +187,18 @@ def remember_start() -> None:
     """Remember the namespace of the freshly started kernel (see :func:`forget_submission`)."""
     _start.clear()
     _start.update(namespace())
+    _start_filters[:] = warnings.filters
+
+
+def _forget_warnings() -> None:
+    """Every warning shows again, as in a fresh kernel: Python shows a warning once per place, so a
+    test that warns would otherwise fail (stderr) only for the first submission of a test kernel."""
+    warnings.filters[:] = _start_filters or warnings.filters
+    warnings.onceregistry.clear()
+    for module in list(sys.modules.values()):
+        registry = getattr(module, "__warningregistry__", None)
+        if isinstance(registry, dict):
+            registry.clear()
 
 
 def forget_submission() -> None:
@@ -206,34 +207,8 @@ def forget_submission() -> None:
     _restore(namespace(), _start)
     _pristine = None
     _setup_ran[0] = False
-    _student_code.clear()
-    _watch.clear()
+    _forget_warnings()
     forget_stand_ins()  # no gc.collect(): 90 ms a submission, and the names above are gone already
-
-
-def set_student_code(text: str) -> None:
-    """The submission's own code cells (base64 of a JSON list of strings), for :func:`watch_problem`."""
-    import base64
-    import json
-
-    cells = json.loads(base64.b64decode(text.encode("ascii"), validate=True))
-    _student_code[:] = [str(cell) for cell in cells] if isinstance(cells, list) else [str(cells)]
-    _watch.clear()
-
-
-def watch_problem() -> str | None:
-    """Why checks that watch the student's kernel cannot be trusted for this submission, or None.
-
-    See :mod:`cnncourse.grading.gate`; the verdict is computed once per submission.
-    """
-    if "verdict" not in _watch:
-        from types import ModuleType
-
-        from cnncourse.grading.gate import back_door
-
-        setup = {name: value for name, value in (_pristine or {}).items() if isinstance(value, ModuleType)}
-        _watch["verdict"] = back_door(_student_code, setup)
-    return _watch["verdict"]
 
 
 def before_setup() -> None:

@@ -24,10 +24,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["MAX_BYTES", "MAX_ITEMS", "SCALARS", "WireError", "to_text", "from_text", "class_path"]
+__all__ = ["MAX_BYTES", "MAX_ITEMS", "MAX_NAME", "MAX_MESSAGE", "SCALARS", "WireError", "to_text",
+           "from_text", "class_path", "clipped"]
 
 MAX_BYTES = 32 << 20  # one message, before base64
 MAX_ITEMS = 100_000  # elements of all containers in one message
+# Student text the grader quotes (in a test's message, a stand-in's class name): both sides clip it,
+# since the student's kernel may send anything.
+MAX_NAME = 200  # characters of a class or module name
+MAX_MESSAGE = 2000  # characters of an exception's message or an object's repr
 SCALARS = (type(None), bool, int, float, complex, str)
 
 
@@ -64,6 +69,13 @@ def from_text(text: str) -> Any:
         raise WireError(f"not safe data ({type(error).__name__}: {str(error)[:200]})") from None
 
 
+def clipped(text: object, limit: int) -> str:
+    """``str(text)`` cut to ``limit`` characters, saying how many more there were."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}[... {len(text) - limit} more characters]"
+
+
 def class_path(cls: type) -> tuple[str, str]:
-    """``(module, qualified name)`` of a class, as plain strings."""
-    return str(getattr(cls, "__module__", "") or ""), str(getattr(cls, "__qualname__", "") or "")
+    """``(module, qualified name)`` of a class, as plain strings of at most :data:`MAX_NAME` characters."""
+    return (clipped(getattr(cls, "__module__", "") or "", MAX_NAME),
+            clipped(getattr(cls, "__qualname__", "") or "", MAX_NAME))
