@@ -8,7 +8,8 @@ Several modules ask these questions, so they are answered once, here. The traini
 - ``"laptop"``: every architecture keeps its blocks, their order and its kinds of layers, with
   channel widths and image size scaled down by a factor each notebook states, and an optimiser
   that trains the smaller network quickly; the default on a machine without a CUDA GPU.
-- ``"quick"``: the tests' mode: the offline digits, a small subset, a few epochs.
+- ``"quick"``: the tests' mode: a small subset (Fashion-MNIST when cached, else the offline
+  digits; never a download), a few epochs.
 
 The module imports only the standard library, so anything may import it cheaply; IPython and
 torch are imported inside the functions that need them.
@@ -88,8 +89,8 @@ def choose_mode() -> CourseMode:
     """
     forced = _mode_env()
     if _quick_env():
-        return CourseMode("quick", f"{QUICK_ENV}=1 (tests and CI): a small subset of the offline "
-                                   "digits and a few epochs")
+        return CourseMode("quick", f"{QUICK_ENV}=1 (tests and CI): a small subset (Fashion-MNIST when "
+                                   "cached, else the offline digits) and a few epochs")
     if forced is not None:
         others = ", ".join(m for m in MODES if m != forced)
         return CourseMode(forced, f"{MODE_ENV}={forced} forces it (other modes: {others})")

@@ -49,7 +49,7 @@ class AlexNet(SequentialModel):
         num_classes: number of output logits.
         image_size: height = width of the square input the model will see.
         width_divisor: divide every convolution's channels by this (1, 2, 4, 8, 16 or 32);
-            the laptop and quick modes of Section 8.1 use 4 and 8.
+            the laptop and quick modes of Section 8.1 both use 8.
         hidden_units: width of the two hidden dense layers, 4096 in the book.
 
     Raises:
