@@ -17,8 +17,6 @@ and each failing test's message, never hidden test source, and writes the same r
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
 import shutil
 import sys
 from dataclasses import dataclass
@@ -26,13 +24,13 @@ from pathlib import Path
 
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
 from autograder.workspace import workspace
+from cnncourse.handout import hand_out
 
 __all__ = ["STUDENT_VIEW", "HOW_YOU_COMPUTE", "Part", "release", "selfgrade", "how_you_compute",
            "format_report", "main"]
 
 STUDENT_VIEW = ROOT / "assignments"
 STUDENT = "self"  # the student id inside the temporary course
-PRISTINE = ".release"  # assignments/<ps>/.release/<name>.ipynb: the release the student's copy came from
 HOW_YOU_COMPUTE = "**How you compute is up to you.**"  # opens a paragraph of every assignment's intro
 
 
@@ -46,10 +44,6 @@ class Part:
     message: str  # the failing test's message ("" when it passed)
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def release(into: Path = STUDENT_VIEW, chosen: list[str] | None = None, course: Path = COURSE) -> list[str]:
     """Write the student form of the assignments into ``into/<ps>/``; return what was done, line by line.
 
@@ -60,26 +54,13 @@ def release(into: Path = STUDENT_VIEW, chosen: list[str] | None = None, course: 
     for assignment in chosen or assignments(course):
         with workspace([assignment], course=course) as ws:
             ws.nbgrader("generate_assignment", assignment)
-            released = sorted(ws.path("release", assignment).rglob("*"))
-            target = into / assignment
-            for path in released:
-                if not path.is_file():
-                    continue
-                relative = path.relative_to(ws.path("release", assignment))
-                mine, pristine = target / relative, target / PRISTINE / relative
-                pristine.parent.mkdir(parents=True, exist_ok=True)
-                if not mine.exists():
-                    mine.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, mine)
-                    shutil.copyfile(path, pristine)
-                    done.append(f"created {mine.relative_to(into.parent)}")
-                elif not pristine.exists() or _digest(pristine) != _digest(path):
-                    stamp = datetime.date.today().isoformat()
-                    beside = mine.with_name(f"{mine.stem}.release-{stamp}{mine.suffix}")
-                    shutil.copyfile(path, beside)
-                    shutil.copyfile(path, pristine)
-                    done.append(f"kept your {mine.relative_to(into.parent)}; the course changed it, the new "
-                                f"release is {beside.name} (copy your answers over when you like)")
+            for handed in hand_out(ws.path("release", assignment), into / assignment):
+                mine = handed.copy.relative_to(into.parent)
+                if handed.beside is None:
+                    done.append(f"created {mine}")
+                else:
+                    done.append(f"kept your {mine}; the course changed it, the new release is "
+                                f"{handed.beside.name} (copy your answers over when you like)")
     return done
 
 

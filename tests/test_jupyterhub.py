@@ -6,7 +6,11 @@ whole nbgrader cycle through the hub's REST API and each user's Jupyter server: 
 generates, releases, collects and returns feedback through the formgrader's endpoints and grades
 with ``grade`` as their own Unix user; the students fetch, submit and fetch feedback through the
 Assignment List's endpoints, one of them in Chromium. Then it checks the grades, what each Unix
-user can read, and that no user, process or port is left behind. It needs root (it creates users;
+user can read, and that no user, process or port is left behind. On the way it checks, in Chromium,
+what a student sees at their first login (the Lab open on 00_start_here, the chapters in their
+home, no question about Jupyter news) and that the instructor is asked nothing either, and then
+that a restarted server keeps a student's edited chapter and puts the course's newer version
+beside it. It needs root (it creates users;
 the hub spawns servers as them), npm and Debian's Chromium, as in CI; the shared environment is
 built once into PREFIX and reused while pyproject.toml and the Python are unchanged.
 
@@ -52,6 +56,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHOICE = re.compile(r'^(answer_\w+) = "([A-Z])"$', re.MULTILINE)
+CHAPTERS = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
+START_HERE = "notebooks/00_start_here.ipynb"  # where the Lab opens, in every user's home
+NEWS_PLUGIN = "@jupyterlab/apputils-extension:notification"  # its fetchNews decides the news question
+WAIT = 180_000  # ms: what a page may take to show something on a busy two-core machine
 
 
 def free_port() -> int:
@@ -136,6 +144,18 @@ class Hub:
         while not self.request("GET", f"/hub/api/users/{user}")["servers"].get("", {}).get("ready"):
             assert time.monotonic() < deadline, f"{user}'s server never became ready:\n{self.tail()}"
             time.sleep(1)
+
+    def stop_server(self, user: str) -> None:
+        self.request("DELETE", f"/hub/api/users/{user}/server")
+        deadline = time.monotonic() + 120
+        while self.request("GET", f"/hub/api/users/{user}")["servers"]:
+            assert time.monotonic() < deadline, f"{user}'s server never stopped:\n{self.tail()}"
+            time.sleep(1)
+
+    def listing(self, user: str, folder: str) -> list[str]:
+        """The names in ``folder`` of ``user``'s home, as their Jupyter server lists them."""
+        model = self.request("GET", f"/user/{user}/api/contents/{folder}")
+        return sorted(item["name"] for item in model["content"])
 
     def formgrader(self, user: str, action: str) -> dict:
         """POST a formgrader action (``assignment/ps1/release``, ...) as ``user``; it must succeed."""
@@ -273,34 +293,123 @@ def graded_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")]
 
 
-def fetch_in_chromium(hub: Hub, student: str, profile: Path) -> None:
-    """Log in as ``student``, open Nbgrader > Assignment List in JupyterLab and press Fetch on ps1."""
+@contextlib.contextmanager
+def chromium(profile: Path, requests: list[str]) -> Iterator[Any]:
+    """Headless Chromium (a persistent context) that appends the URL of every request to ``requests``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            user_data_dir=str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1400, "height": 1000})
+        browser.on("request", lambda request: requests.append(request.url))
         try:
-            page = browser.new_page()
-            page.set_default_timeout(120_000)
-            page.goto(f"{hub.url}/hub/login")
-            page.fill("#username_input", student)
-            page.fill("#password_input", hub.passwords[student])
-            page.click("#login_submit")
-            page.wait_for_url(re.compile(rf"/user/{student}/lab"))
-            page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
-            assignment_list = page.get_by_role("menuitem", name="Assignment List")
-            assignment_list.wait_for()
-            # The student's menu has no instructor tools (their lab plugins are disabled).
-            for tool in ("Formgrader", "Course List"):
-                assert page.get_by_role("menuitem", name=tool).count() == 0, f"{student} sees {tool}"
-            assignment_list.click()
-            released = page.locator("#released_assignments_list")
-            released.get_by_text(ASSIGNMENT, exact=True).wait_for()
-            released.get_by_role("button", name="Fetch").click()
-            page.locator("#fetched_assignments_list").get_by_role("button", name="Submit").wait_for()
+            yield browser
         finally:
             browser.close()
+
+
+def log_in_to_the_lab(browser: Any, hub: Hub, user: str, shots: Path) -> Any:
+    """Log in as ``user`` (a fresh session); the page once the Lab shows 00_start_here and asked nothing.
+
+    The Lab must open on the start page of the user's own chapters, with its kernel ready, and show
+    no toast (the "official Jupyter news?" question is one) a few seconds after that.
+    """
+    from playwright.sync_api import expect
+
+    browser.clear_cookies()
+    page = browser.new_page()
+    page.set_default_timeout(WAIT)
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", hub.passwords[user])
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(rf"/user/{user}/lab"))
+        current = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+        expect(current).to_contain_text("00_start_here.ipynb", timeout=WAIT)
+        expect(page.locator(".jp-Notebook").first).to_contain_text("Start here: convolutional networks",
+                                                                  timeout=WAIT)
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for()
+        page.wait_for_timeout(3000)  # the news question, when asked, comes within a second of this
+        expect(page.get_by_text(re.compile("Jupyter news", re.I))).to_have_count(0, timeout=WAIT)
+        expect(page.locator(".Toastify__toast")).to_have_count(0, timeout=WAIT)
+    except Exception:
+        page.screenshot(path=str(shots / f"{user}.png"), full_page=True)
+        raise
+    return page
+
+
+def first_login_in_chromium(browser: Any, hub: Hub, student: str, shots: Path) -> None:
+    """``student``'s first login: their chapters in the Lab; then Nbgrader > Assignment List, Fetch ps1."""
+    from playwright.sync_api import expect
+
+    page = log_in_to_the_lab(browser, hub, student, shots)
+    try:
+        # The file browser shows the chapters beside the start page, in notebooks/ of the home.
+        listing = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
+        for chapter in CHAPTERS:
+            expect(listing.get_by_text(chapter, exact=True)).to_be_visible(timeout=WAIT)
+        page.locator(".jp-BreadCrumbs-home").click()
+        expect(listing).to_have_text(["notebooks"], timeout=WAIT)
+
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        assignment_list = page.get_by_role("menuitem", name="Assignment List")
+        assignment_list.wait_for()
+        # The student's menu has no instructor tools (their lab plugins are disabled).
+        for tool in ("Formgrader", "Course List"):
+            assert page.get_by_role("menuitem", name=tool).count() == 0, f"{student} sees {tool}"
+        assignment_list.click()
+        released = page.locator("#released_assignments_list")
+        released.get_by_text(ASSIGNMENT, exact=True).wait_for()
+        released.get_by_role("button", name="Fetch").click()
+        page.locator("#fetched_assignments_list").get_by_role("button", name="Submit").wait_for()
+    except Exception:
+        page.screenshot(path=str(shots / f"{student}.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def asks_about_news(hub: Hub, user: str) -> tuple[Any, Any]:
+    """The defaults ``user``'s Lab gets for fetchNews and checkForUpdates (after every override)."""
+    reply = hub.request("GET", f"/user/{user}/lab/api/settings/{NEWS_PLUGIN}")
+    properties = reply["schema"]["properties"]
+    return properties["fetchNews"]["default"], properties["checkForUpdates"]["default"]
+
+
+def edited(nb: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
+    """``nb`` with a markdown cell ``text`` at the end."""
+    nb = copy.deepcopy(nb)
+    nb.cells.append(nbformat.v4.new_markdown_cell(text))
+    return nb
+
+
+def restart_keeps_the_students_chapter_and_puts_the_new_version_beside(hub: Hub, student: str) -> None:
+    """The course changes a chapter the student edited and adds one; the student's server restarts."""
+    chapter, added = CHAPTERS[1], "09_1_new_chapter.ipynb"
+    path = f"notebooks/{chapter}"
+    hub.save_notebook(student, path, edited(hub.notebook(student, path), "my notes"))
+    # What rerunning install.sh after a `git pull` would change in the installed course.
+    installed = PREFIX / "src" / "notebooks"
+    new = edited(nbformat.read(installed / chapter, as_version=4), "new in the course")
+    nbformat.write(new, installed / chapter)
+    nbformat.write(nbformat.v4.new_notebook(), installed / added)
+    before = hub.listing(student, "notebooks")
+    hub.stop_server(student)
+    hub.start_server(student)
+
+    assert hub.notebook(student, path).cells[-1].source == "my notes", "the student's edit is gone"
+    beside = [name for name in hub.listing(student, "notebooks") if name not in before]
+    stem = chapter.removesuffix(".ipynb")
+    assert len(beside) == 2 and added in beside, f"new in {student}'s notebooks/: {beside}"
+    (dated,) = [name for name in beside if name != added]
+    assert re.fullmatch(rf"{stem}\.release-\d{{4}}-\d{{2}}-\d{{2}}\.ipynb", dated), dated
+    assert hub.notebook(student, f"notebooks/{dated}").cells[-1].source == "new in the course"
+    # A further restart changes nothing: the new version is now the one the copy is compared with.
+    hub.stop_server(student)
+    hub.start_server(student)
+    assert hub.listing(student, "notebooks") == sorted([*before, *beside])
 
 
 @pytest.mark.slow
@@ -318,10 +427,10 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
     notebook = f"{ASSIGNMENT}/{SOURCE_NB.name}"
 
     with prefix_lock(), class_on_hub(tmp_path) as (hub, teacher, alice, bob):
-        for user in (teacher, alice, bob):
+        for user in (teacher, bob):  # alice's server starts at her first login, in Chromium
             hub.start_server(user)
         # Only the instructor has the formgrader, and only their Lab may show it in a frame.
-        for user, formgrader, frames in ((teacher, 200, "'self'"), (alice, 404, "'none'")):
+        for user, formgrader, frames in ((teacher, 200, "'self'"), (bob, 404, "'none'")):
             status, _ = hub.probe(f"/user/{user}/formgrader/api/status")
             assert status == formgrader, f"{user}'s formgrader answered {status}"
             status, headers = hub.probe(f"/user/{user}/lab")
@@ -335,7 +444,19 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
         (other / "other.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
         shutil.chown(EXCHANGE / "othercourse", teacher)
 
-        fetch_in_chromium(hub, alice, tmp_path / "chromium")
+        # alice's first login shows her own chapters, open on the start page; nobody is asked about
+        # Jupyter news, and no Lab fetches news or checks for updates.
+        requests: list[str] = []
+        with chromium(tmp_path / "chromium", requests) as browser:
+            first_login_in_chromium(browser, hub, alice, tmp_path)
+            log_in_to_the_lab(browser, hub, teacher, tmp_path).close()
+        assert not [url for url in requests if "/lab/api/news" in url or "/lab/api/update" in url]
+        for user in (teacher, alice):
+            assert asks_about_news(hub, user) == ("false", False), f"{user}'s Lab settings"
+        assert hub.listing(alice, "notebooks") == CHAPTERS
+        start_page = "\n".join(cell.source for cell in hub.notebook(alice, START_HERE).cells)
+        assert "In a class on JupyterHub" in start_page and "Nbgrader › Assignment List" in start_page
+        assert (Path("/home", alice) / START_HERE).stat().st_uid == Path("/home", alice).stat().st_uid
         hub.assignment_list(bob, "fetch")
         for student in (alice, bob):
             listed = hub.request("GET", f"/user/{student}/assignments?course_id=")
@@ -387,6 +508,8 @@ def test_a_class_on_jupyterhub_takes_ps1_from_release_to_feedback(tmp_path):
         inbound = EXCHANGE / COURSE_ID / "inbound"
         assert run("ls", inbound, user=teacher).returncode == 0
         assert run("ls", inbound, user=bob).returncode != 0, f"{bob} can list the submissions"
+
+        restart_keeps_the_students_chapter_and_puts_the_new_version_beside(hub, alice)
 
 
 def answers(url: str) -> bool:
@@ -481,8 +604,15 @@ def test_kubernetes_and_systemd_files_name_the_same_course_paths_and_roles_as_in
     unit = (DEPLOY / "cnncourse-hub.service").read_text()
     prefix = re.search(r"^PREFIX=(\S+)$", (DEPLOY / "install.sh").read_text(), re.MULTILINE)[1]
     assert f"ExecStart={prefix}/env/bin/jupyterhub -f {prefix}/etc/jupyterhub_config.py" in unit
-    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    dockerfile = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")  # continued lines joined
     assert f"s|@EXCHANGE@|{custom['exchange']}|g" in dockerfile
+    # Both start every server with cnncourse-singleuser (the chapters) and open the start page.
+    hub_config = (DEPLOY / "jupyterhub_config.py").read_text()
+    assert 'c.Spawner.cmd = [str(ENV / "bin" / "cnncourse-singleuser")]' in hub_config
+    assert values["singleuser"]["cmd"] == "cnncourse-singleuser"
+    assert "> /usr/local/bin/cnncourse-singleuser" in dockerfile
+    assert f'c.Spawner.default_url = "{values["singleuser"]["defaultUrl"]}"' in hub_config
+    assert values["singleuser"]["defaultUrl"] == f"/lab/tree/{START_HERE}"
     # Everything the image copies exists, from the repository root (the build context).
     for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
         for source in line.split()[:-1]:

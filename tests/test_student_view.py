@@ -22,6 +22,7 @@ import pytest
 from autograder import selfgrade
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
 from autograder.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
+from cnncourse.handout import PRISTINE
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +67,7 @@ def test_a_students_copy_is_never_overwritten_and_a_new_release_goes_beside_it(v
     mine.write_text(answered)
     assert not any("created" in line for line in selfgrade.release(view, ["ps1"]))
     assert mine.read_text() == answered
-    pristine = view / "ps1" / selfgrade.PRISTINE / source.name
+    pristine = view / "ps1" / PRISTINE / source.name
     pristine.write_text(pristine.read_text().replace("Problem set 1", "Problem set 1 (old release)"))
     (line,) = selfgrade.release(view, ["ps1"])
     beside = [p for p in (view / "ps1").glob("*.release-*.ipynb")]

@@ -4,9 +4,12 @@
 #   deploy/jupyterhub/install.sh [--prefix DIR] [--exchange DIR] [--python PYTHON]
 #
 # PREFIX (default /opt/cnncourse) receives, readable by every user and writable only by root:
-#   src/   a copy of the course: the library, the autograder, course/source and its nbgrader config
+#   src/   a copy of the course: the library, the autograder, the chapters (notebooks/, which every
+#          user's server copies into ~/notebooks at start), course/source and its nbgrader config
 #   env/   a virtual environment made from a system Python (>= 3.10) with cnncourse[hub] installed;
-#          env/etc/jupyter/nbgrader_config.py gives every user the course id and the exchange
+#          env/etc/jupyter/nbgrader_config.py gives every user the course id and the exchange;
+#          env/bin/cnncourse-singleuser starts every user's server; env/share/jupyter/lab/settings
+#          turns off the Lab's news question and update check
 #   node/  configurable-http-proxy (npm, pinned), the hub's proxy
 #   etc/   jupyterhub_config.py, the roster (who teaches, who studies), per-role Jupyter config
 #   state/ the hub's database and cookie secret (root only)
@@ -53,7 +56,7 @@ echo "== course sources -> $PREFIX/src"
 rm -rf "$PREFIX/src.new"
 mkdir "$PREFIX/src.new"
 tar -C "$REPO" --exclude=__pycache__ --exclude=.ipynb_checkpoints -cf - \
-    pyproject.toml README.md LICENSE src autograder course/nbgrader_config.py course/source \
+    pyproject.toml README.md LICENSE src autograder notebooks course/nbgrader_config.py course/source \
     | tar -C "$PREFIX/src.new" -xf -
 rm -rf "$PREFIX/src"
 mv "$PREFIX/src.new" "$PREFIX/src"
@@ -95,6 +98,14 @@ cat > "$PREFIX/env/bin/cnncourse-autograder" <<SCRIPT
 PYTHONPATH="$PREFIX/src\${PYTHONPATH:+:\$PYTHONPATH}" exec "$PREFIX/env/bin/python" -m autograder "\$@"
 SCRIPT
 chmod 755 "$PREFIX/env/bin/cnncourse-autograder"
+# Every user's server starts with this: it copies the chapters they lack into ~/notebooks.
+sed -e "1s|.*|#!$PREFIX/env/bin/python|" -e "s|@PREFIX@|$PREFIX|g" "$HERE/singleuser.py" \
+    > "$PREFIX/env/bin/cnncourse-singleuser"
+chmod 755 "$PREFIX/env/bin/cnncourse-singleuser"
+# JupyterLab's settings for everyone, as make lab's: it asks no "Jupyter news?" question and
+# checks for no updates (LabApp.news_url only stops the server's fetch; the Lab asks regardless).
+install -D -m 644 "$REPO/jupyter/labconfig/default_setting_overrides.json" \
+    "$PREFIX/env/share/jupyter/lab/settings/overrides.d/cnncourse.json"
 chmod -R a+rX "$PREFIX/src" "$PREFIX/env" "$PREFIX/node" "$PREFIX/etc"
 
 # Every user runs this environment: check that an unprivileged user can.

@@ -76,9 +76,12 @@ if api_token:
 
 # Each user's JupyterLab, as that Unix user, from the shared environment. PATH names the
 # environment's bin/ because nbgrader runs `alembic` by name; nothing else leaks from the hub.
+# cnncourse-singleuser (deploy/jupyterhub/singleuser.py) first copies the chapters the user
+# lacks into ~/notebooks (never over their own copy), then runs jupyterhub-singleuser; the Lab
+# opens on the start page.
 c.JupyterHub.spawner_class = "localprocess"
-c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
-c.Spawner.default_url = "/lab"
+c.Spawner.cmd = [str(ENV / "bin" / "cnncourse-singleuser")]
+c.Spawner.default_url = "/lab/tree/notebooks/00_start_here.ipynb"
 c.Spawner.notebook_dir = "~"
 c.Spawner.env_keep = ["LANG", "LC_ALL"]
 c.Spawner.start_timeout = 120
@@ -90,7 +93,9 @@ def role_config(spawner) -> None:
     """Give the user's server the Jupyter configuration of their role, then the class's.
 
     PREFIX/etc/jupyter/ROLE (instructor: the formgrader on ~/cnncourse; student: no formgrader)
-    and PREFIX/etc/jupyter/class (no news or update pop-ups) come before the environment's own.
+    and PREFIX/etc/jupyter/class (the server fetches no news and checks for no updates) come
+    before the environment's own. Whether the Lab asks about news is a Lab setting, turned off
+    for everyone in PREFIX/env/share/jupyter/lab/settings/overrides.d/cnncourse.json.
     """
     role = ROLES.get(spawner.user.name, "student")
     config_path = f"{PREFIX / 'etc' / 'jupyter' / role}:{PREFIX / 'etc' / 'jupyter' / 'class'}"

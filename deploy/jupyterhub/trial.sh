@@ -35,6 +35,7 @@ PASSWORD="${CNNCOURSE_SHARED_PASSWORD:-$(head -c 9 /dev/urandom | base64 | tr '+
 cat <<MESSAGE
 
 Open http://127.0.0.1:$PORT and log in as ${USERS[*]} with the password: $PASSWORD
+Every Lab opens on notebooks/00_start_here.ipynb, in the user's own copy of the chapters.
 The instructor releases ps1 from Nbgrader > Formgrader; students fetch it from Nbgrader > Assignment List.
 Grading, in trial-teacher's terminal: cnncourse-autograder grade ps1 --course ~/cnncourse
 Ctrl-C stops the hub; then '$0 --prefix $PREFIX --remove' removes the trial users.
