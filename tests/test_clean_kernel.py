@@ -161,15 +161,96 @@ def test_exceptions_of_student_code_arrive_as_the_nearest_builtin(student):
         fn(1)
 
 
-def test_a_handle_claiming_to_be_a_tensor_is_no_tensor():
-    tensor_mro = [["torch", "Tensor"], ["builtins", "object"]]
-    forged = remote.decode(("r", 1, {"mro": tensor_mro, "callable": False}))
-    assert not isinstance(forged, torch.Tensor)
-    lazy_mro = [["torch.nn.parameter", "UninitializedParameter"]]
-    lazy = remote.decode(("r", 2, {"mro": lazy_mro, "callable": False}))
-    assert isinstance(lazy, nn.parameter.UninitializedParameter)  # claiming to be lazy can only fail a check
+def _mro(cls: type) -> list[list[str]]:
+    return [[base.__module__, base.__qualname__] for base in cls.__mro__]
+
+
+TORCH_CLASSES = [torch.Tensor, nn.Parameter, nn.parameter.UninitializedParameter,
+                 nn.parameter.UninitializedBuffer, torch.Generator, torch.UntypedStorage, torch.TypedStorage,
+                 torch.device, torch.dtype, torch.SymInt]
+
+
+@pytest.mark.parametrize("cls", TORCH_CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("whole_mro", [False, True], ids=["class-alone", "whole-mro"])
+def test_a_handle_claiming_a_class_torchs_cpp_reads_is_none_of_torchs(cls, whole_mro):
+    """torch's C++ reads an object it takes (by isinstance) for a tensor, generator or storage as one:
+    a stand-in claiming such a class would be read as memory it is not (a crash)."""
+    mro = _mro(cls) if whole_mro else [[cls.__module__, cls.__qualname__]]
+    forged = remote.decode(("r", 1, {"mro": mro, "callable": False}))
+    torch_c_types = (torch.Tensor, torch._C.TensorBase, torch.Generator, torch._C.StorageBase,
+                     torch.TypedStorage, torch.device, torch.dtype, torch.SymInt)
+    assert not isinstance(forged, torch_c_types)
+    assert forged.__class__.__name__ == cls.__name__ or forged.__class__ is object
     with pytest.raises(remote.StudentKernelError, match="module"):
         remote.decode(("m", "torch"))
+
+
+def test_a_lazy_layers_parameters_are_told_by_their_class_name_and_are_no_tensors(student):
+    """A lazy layer's parameters have no data to send: they arrive as stand-ins named
+    UninitializedParameter, instances of UninitializedTensorMixin as in one kernel, but no tensors."""
+    student["model"] = nn.Sequential(nn.LazyLinear(3), nn.Linear(3, 2))
+    remote.begin_test_cell(["model"])
+    params = list(student["__tests__"]["model"].parameters())
+    names = [p.__class__.__name__ for p in params]
+    assert names == ["UninitializedParameter", "UninitializedParameter", "Parameter", "Parameter"]
+    lazy = [isinstance(p, nn.parameter.UninitializedTensorMixin) for p in params]
+    assert lazy == [True, True, False, False]
+    assert [isinstance(p, torch.Tensor) for p in params] == [False, False, True, True]
+
+
+def test_numpy_and_fraction_numbers_arrive_as_the_builtin_numbers_they_equal(student):
+    """An honest answer computed with numpy equals the expected number in the test kernel as it does
+    in one kernel; numpy arrays stay stand-ins (no tensors in one kernel either)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    student.update(i=np.prod([2, 8]), f=np.floor(6.5) + 1, f32=np.float32(0.5), b=np.bool_(True),
+                   c=np.complex128(1 + 2j), half=Fraction(1, 2), third=Fraction(1, 3), two=Fraction(4, 2),
+                   both=[np.int64(3), {"k": np.uint8(7)}], array=np.arange(3))
+    remote.begin_test_cell(["i", "f", "f32", "b", "c", "half", "third", "two", "both", "array"])
+    tests = student["__tests__"]
+    assert (type(tests["i"]), tests["i"]) == (int, 16) and tests["i"] == student["i"]
+    assert (type(tests["f"]), tests["f"]) == (float, 7.0) and tests["f"] == student["f"]
+    assert (type(tests["f32"]), tests["f32"]) == (float, 0.5)
+    assert tests["b"] is True and (type(tests["c"]), tests["c"]) == (complex, 1 + 2j)
+    assert (type(tests["two"]), tests["two"]) == (int, 2)
+    # A fraction a float cannot hold compares as in one kernel: exactly.
+    assert (type(tests["third"]), tests["third"]) == (Fraction, Fraction(1, 3)) and tests["third"] != 1 / 3
+    assert tests["half"] == 0.5 and tests["both"] == [3, {"k": 7}] and type(tests["both"][0]) is int
+    assert isinstance(tests["array"], remote.Remote) and not isinstance(tests["array"], torch.Tensor)
+    for forged in (("F", [1, 0]), ("F", [1.5, 2]), ("F", [1])):
+        with pytest.raises(remote.StudentKernelError):
+            remote.decode(forged)
+
+
+def test_tensors_arrive_without_what_the_sender_attached():
+    """torch.load restores a tensor's instance attributes: a sender could replace its methods."""
+    weight = nn.Parameter(torch.ones(2))
+    weight.is_floating_point = torch.Size
+    plain = torch.zeros(2, requires_grad=True)
+    plain.dim = torch.Size
+    back = remote.decode(from_text(to_text(("l", [("d", weight), ("d", plain)]))))
+    assert [type(value) for value in back] == [nn.Parameter, torch.Tensor]
+    assert [vars(value) for value in back] == [{}, {}]
+    assert back[0].is_floating_point() is True and back[1].dim() == 1
+    assert back[0].requires_grad and back[1].requires_grad and torch.equal(back[0].detach(), torch.ones(2))
+
+
+def test_a_value_too_large_to_send_says_the_limit_and_that_a_smaller_one_passes(student):
+    """Red team, issue 4: a 2100 x 2100 float64 image passes in one kernel and failed in the grader with
+    a message that did not say what to do."""
+    student["image"] = torch.zeros(2100, 2100, dtype=torch.float64)  # 33.7 MiB
+    student["make_image"] = lambda: student["image"]
+    limit = rf"33.7 MiB is larger than the {MAX_BYTES >> 20} MiB .* smaller values pass: at most about 4.2"
+    names = r"the values this test reads from your notebook \(image\)"
+    with pytest.raises(ValueError, match=rf"^{names}: {limit}"):
+        remote.begin_test_cell(["image"])
+    remote.begin_test_cell(["make_image"])
+    with pytest.raises(ValueError, match=rf"^what your function returned: {limit}"):
+        student["__tests__"]["make_image"]()
+    student["image"] = student["image"].float()[:2000]  # float32, or a smaller image, passes
+    assert student["__tests__"]["make_image"]().shape == (2000, 2100)
 
 
 def test_arguments_are_read_back_where_the_students_function_ran(student):

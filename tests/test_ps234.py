@@ -297,3 +297,34 @@ def test_every_assignment_says_before_its_questions_that_no_check_watches_how_an
         assert HOW_YOU_COMPUTE in "".join(before), f"{assignment} says it after its first code cell"
     report = format_report("ps1", [Part("test_x_diag", 0.0, 2.0, "X_diag is not 2-D")], notes["ps1"])
     assert notes["ps1"] in report and report.index(notes["ps1"]) < report.index("| test_x_diag |")
+
+
+NUMPY_PS2_ANSWERS = {
+    "conv_out_size_answer": '''import numpy as np
+
+
+def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
+    span = d * (k - 1) + 1
+    if span > n + 2 * p:
+        raise ValueError("the kernel does not fit")
+    return np.floor((n + 2 * p - span) / s) + 1  # a numpy.float64 such as 6.0
+''',
+    "conv_madds_answer": '''import numpy as np
+
+
+def conv_madds(c_in, c_out, h_in, w_in, k_h, k_w, p=0, s=1):
+    h_out, w_out = (h_in + 2 * p - k_h) // s + 1, (w_in + 2 * p - k_w) // s + 1
+    return np.prod([c_out, h_out, w_out, c_in, k_h, k_w])  # a numpy.int64
+''',
+}
+
+
+@pytest.mark.parametrize("split", SETTINGS)
+def test_honest_numpy_answers_score_full_marks_in_both_settings(split):
+    """Red team, issue 1: numpy scalars arrived in the test kernel as stand-ins that equal no number,
+    so these answers scored 9/13 in the grader and 13/13 in ``nbgrader validate``."""
+    reference = _run("ps2", _reference_answers("ps2"), split)
+    answers = {**_reference_answers("ps2"), **NUMPY_PS2_ANSWERS}
+    results = _run("ps2", answers, split)
+    assert {gid: error for gid, (_, error) in results.items() if error} == {}
+    assert _score(results) == _score(reference)

@@ -10,6 +10,8 @@ tests that run where student code never does.
 from __future__ import annotations
 
 import itertools
+import numbers
+import operator
 import sys
 from types import ModuleType
 from typing import Any
@@ -55,8 +57,36 @@ def _info(value: Any) -> dict:
     return {"mro": _mro(type(value)), "callable": callable(value), "repr": clipped(text, 300)}
 
 
+def _number(value: Any) -> tuple | None:
+    """A numpy or ``fractions`` scalar as the builtin number that compares equal to it, or None.
+
+    One kernel compares ``np.int64(16) == 16`` and ``np.floor(6.5) + 1 == 7`` as true, so the test
+    kernel gets ``16`` and ``7.0``, never a stand-in that equals no number. A non-integer fraction
+    travels as its numerator and denominator (tag ``"F"``): a float would compare equal where the
+    fraction does not (``Fraction(1, 3) == 1 / 3`` is false).
+    """
+    kind = type(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return ("d", bool(value))  # numpy's bool is no numbers.Integral
+    if isinstance(value, numbers.Integral):
+        return ("d", int(operator.index(value)))
+    if isinstance(value, numbers.Rational):
+        numerator, denominator = int(value.numerator), int(value.denominator)
+        return ("d", numerator) if denominator == 1 else ("F", [numerator, denominator])
+    if isinstance(value, numbers.Real):
+        return ("d", float(value))
+    if isinstance(value, numbers.Complex):
+        return ("d", complex(value))
+    return None
+
+
 def encode(value: Any, budget: list[int] | None = None) -> tuple:
-    """``value`` as safe data where it is made of safe data, else as a handle."""
+    """``value`` as safe data where it is made of safe data, else as a handle.
+
+    Numbers of numpy and ``fractions`` arrive as builtin numbers (:func:`_number`); numpy arrays
+    stay handles, as they are no tensors in one kernel either (a test's ``isinstance(x,
+    torch.Tensor)`` fails for them in both settings alike).
+    """
     budget = budget if budget is not None else [MAX_ITEMS]
     budget[0] -= 1
     if budget[0] < 0:
@@ -64,6 +94,9 @@ def encode(value: Any, budget: list[int] | None = None) -> tuple:
     kind = type(value)
     if kind in SCALARS:
         return ("d", value)
+    number = _number(value)
+    if number is not None:
+        return number
     if kind is torch.Tensor:
         return ("d", value.detach().clone())
     if kind is torch.nn.Parameter:
@@ -138,17 +171,31 @@ def _message(error: BaseException) -> str:
         return "<the exception's message could not be read>"
 
 
+def _asked(message: Any) -> str:
+    """What a request asked for, in the words of a test's failure message."""
+    op = message[0] if isinstance(message, tuple) and message else None
+    if op == "names" and isinstance(message[1], list):
+        names = clipped(", ".join(map(str, message[1])), 300)
+        return f"the values this test reads from your notebook ({names})"
+    if op == "call":
+        return "what your function returned"
+    return "the value this test asked for"
+
+
 def serve(text: str) -> None:
     """Answer the request in ``text`` and print the answer between :data:`BEGIN` and :data:`END`."""
+    message: Any = None
     try:
-        reply: tuple = ("ok", answer(from_text(text)))
+        message = from_text(text)
+        reply: tuple = ("ok", answer(message))
     except BaseException as error:  # noqa: BLE001 (everything the student's code raises goes back)
         reply = ("x", {"name": clipped(type(error).__name__, MAX_NAME), "message": _message(error),
                        "mro": _mro(type(error))})
     try:
         encoded = to_text(reply)
     except Exception as error:  # too large, or not safe data after all
-        encoded = to_text(("x", {"name": "ValueError", "message": clipped(error, 500),
+        text = clipped(f"{_asked(message)}: {_message(error)}", 1000)
+        encoded = to_text(("x", {"name": "ValueError", "message": text,
                                  "mro": [["builtins", "ValueError"]]}))
     sys.stdout.write(f"{BEGIN}{encoded}{END}\n")
     sys.stdout.flush()

@@ -117,8 +117,16 @@ class RemoteCallable(Remote):
 def decode(value: Any) -> Any:
     """A value as encoded by the student's kernel, with stand-ins for its handles."""
     tag = value[0] if isinstance(value, tuple) and value else None
-    if tag == "d" and (type(value[1]) in SCALARS or _is_tensor(value[1])):
+    if tag == "d" and type(value[1]) in SCALARS:
         return value[1]
+    if tag == "d" and _is_tensor(value[1]):
+        return _plain(value[1])
+    if tag == "F" and isinstance(value[1], list) and len(value[1]) == 2:
+        from fractions import Fraction
+
+        numerator, denominator = value[1]
+        if type(numerator) is int and type(denominator) is int and denominator > 0:
+            return Fraction(numerator, denominator)
     if tag in ("t", "l") and isinstance(value[1], list):
         items = [decode(item) for item in value[1]]
         return tuple(items) if tag == "t" else items
@@ -142,6 +150,21 @@ def _is_tensor(value: Any) -> bool:
     import torch
 
     return type(value) in (torch.Tensor, torch.nn.Parameter)
+
+
+def _plain(value: Any) -> Any:
+    """A tensor or parameter that arrived as data, rebuilt without what the sender attached to it.
+
+    ``torch.load`` restores a tensor's instance attributes (``t.is_floating_point = torch.Size``) and
+    backward hooks; the test kernel reads none of them: every method comes from torch's class again.
+    """
+    import torch
+
+    requires_grad = torch.Tensor.requires_grad.__get__(value)  # the C attribute, never an instance's
+    data = torch.Tensor.detach(value)  # a new plain tensor: no instance attributes, no hooks
+    if type(value) is torch.nn.Parameter:
+        return torch.nn.Parameter(data, requires_grad=requires_grad)
+    return data.requires_grad_(requires_grad) if requires_grad else data
 
 
 def encode_argument(value: Any) -> tuple:

@@ -4,7 +4,11 @@ A stand-in (:class:`cnncourse.grading.remote.Remote`) reports the class of the o
 for. When that class is one of torch's or cnncourse's, the test kernel uses the real class; else
 a subclass of the first such class in its MRO, named like the student's class, so
 ``isinstance(block, nn.Module)`` and ``block.__class__.__name__`` read as in one kernel. Tensors
-always travel as data, so a stand-in that claims to be one is refused a tensor class.
+always travel as data, so a stand-in that claims to be one is refused a tensor class, and so is
+one claiming any class torch's C++ would take for its own (:func:`_is_tensor_class`): a lazy
+layer's ``UninitializedParameter`` arrives as a stand-in of ``UninitializedTensorMixin`` named
+``UninitializedParameter``, which ``p.__class__.__name__`` and ``isinstance(p,
+nn.parameter.UninitializedTensorMixin)`` tell apart, as in one kernel.
 
 Classes are looked up only in modules the test kernel has already imported (its setup cells and
 tests import what they check against): resolving a student's object never imports a module, so
@@ -43,12 +47,24 @@ def _resolve(module: str, qualname: str) -> type | None:
     return value
 
 
-def _is_tensor_class(cls: type) -> bool:
-    import torch
-    from torch.nn.parameter import UninitializedTensorMixin
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement, not by C code
 
-    # Lazy layers' parameters have no data to send; claiming to be one can only fail a check.
-    return issubclass(cls, torch.Tensor) and not issubclass(cls, UninitializedTensorMixin)
+
+def _is_tensor_class(cls: type) -> bool:
+    """Whether torch's C++ may take an instance of ``cls`` for one of its own objects.
+
+    torch's C++ tells tensors, generators, storages and streams by ``isinstance`` and then reads
+    the object's memory as its C struct: a stand-in reporting such a class would be read as one
+    (a crash, or "tensor does not have a device"). Every torch class built on a C type is refused,
+    tensor subclasses such as lazy layers' ``UninitializedParameter`` included, and so are the
+    Python classes torch's C++ unwraps by ``isinstance`` (typed storages, symbolic numbers).
+    """
+    import torch
+
+    if issubclass(cls, (torch.Tensor, torch.TypedStorage, torch.SymInt, torch.SymFloat, torch.SymBool)):
+        return True
+    return any(str(getattr(base, "__module__", "")).split(".")[0] == "torch"
+               and not base.__flags__ & _HEAP_TYPE for base in cls.__mro__)
 
 
 def stand_in_class(mro: list) -> type:

@@ -7,12 +7,14 @@ that never runs a line of student code (:mod:`cnncourse.grading.remote`). Values
 * data: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, plain tensors and
   parameters, and tuples, lists, dicts and ``torch.Size`` of those. The receiver rebuilds them
   with ``torch.load(weights_only=True)``, which constructs only these types and never calls
-  code named by the sender;
+  code named by the sender; the test kernel then drops whatever state the sender attached to a
+  tensor. numpy's numbers travel as builtin ones, a non-integer fraction as two ints;
 * handles: everything else (a student's function, module, class, iterator) stays where it lives
   and is named by a number; the other side gets a stand-in whose every use is a request.
 
 An encoded value is a tagged tuple: ``("d", value)``, ``("t", items)``, ``("l", items)``,
-``("D", [(key, item), ...])``, ``("S", ints)``, ``("m", module_name)`` or ``("r", handle, info)``.
+``("D", [(key, item), ...])``, ``("S", ints)``, ``("F", [numerator, denominator])``,
+``("m", module_name)`` or ``("r", handle, info)``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 from typing import Any
 
 import torch
@@ -46,8 +49,11 @@ def to_text(message: Any) -> str:
     torch.save(message, buffer)
     data = buffer.getvalue()
     if len(data) > MAX_BYTES:
-        raise WireError(f"a value of {len(data) >> 20} MiB is larger than the {MAX_BYTES >> 20} MiB "
-                        "the grader passes between kernels")
+        size = math.ceil(len(data) / (1 << 20) * 10) / 10  # never "32.0 MiB is larger than 32 MiB"
+        raise WireError(f"{size:.1f} MiB is larger than the {MAX_BYTES >> 20} MiB the grader passes "
+                        "from your notebook to its tests at a time (your own run has no such limit); smaller "
+                        f"values pass: at most about {MAX_BYTES // 8 / 1e6:.1f} million float64 or "
+                        f"{MAX_BYTES // 4 / 1e6:.1f} million float32 numbers")
     return base64.b64encode(data).decode("ascii")
 
 
