@@ -32,8 +32,10 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.course import read
 from autograder.files import copy_regular_files
+from autograder.sanitize import clean_file
 
-__all__ = ["grade_task", "task_config", "check_notebooks", "WorkerProcess", "main", "MAX_LOG_LINE"]
+__all__ = ["grade_task", "task_config", "check_notebooks", "clean_notebooks", "WorkerProcess", "main",
+           "MAX_LOG_LINE"]
 
 MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
 MAX_LOG_LINE = 2000  # characters of one log record (they may quote student output)
@@ -85,6 +87,24 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
             notes.append(f"{name}.ipynb asks for kernel {repr(found)[:80]}; graded with the course's "
                          f"{kernel!r}")
     return problems, notes
+
+
+def clean_notebooks(folder: Path) -> list[str]:
+    """Clean every notebook of the private copy ``folder`` before it is graded (:mod:`autograder.sanitize`).
+
+    Runs after :func:`check_notebooks`: what is left parses. A notebook that still cannot be cleaned
+    is removed (nbgrader scores it zero as missing). Returns notes for the instructor.
+    """
+    notes = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            note = clean_file(path)
+        except Exception as error:  # any parse or write failure of a hostile file
+            path.unlink()
+            note = f"{path.name} could not be cleaned and was not graded ({type(error).__name__})"
+        if note:
+            notes.append(note)
+    return notes
 
 
 def task_config(task: dict, course: Path) -> Config:
@@ -183,7 +203,7 @@ def grade_task(task: dict) -> dict:
     shutil.copy(task["template"], course / "gradebook.db")
     (private / "s").mkdir(parents=True)
     problems, notes = check_notebooks(folder, task["notebooks"])
-    notes += copy_notes
+    notes += clean_notebooks(folder) + copy_notes  # student HTML, sizes, metadata: before anything runs
     result = {
         "student": task["student"],
         "problems": problems,

@@ -30,9 +30,11 @@ from cnncourse.grading import (
     check_tensor_like,
     difference_kernel_problem,
     forward_or_explain,
+    layers_of,
     normalise_answer,
     quiet,
     random_batch_norm_inputs,
+    rebuild,
     tensor_values,
 )
 
@@ -355,6 +357,73 @@ def test_forward_or_explain_can_hide_pytorchs_message_with_the_expected_size():
     with pytest.raises(AssertionError) as failure:
         forward_or_explain("net", model, torch.zeros(2, 16, 6, 6), "count the features", show_error=False)
     assert "400" not in str(failure.value) and "count the features" in str(failure.value)
+
+
+class _FakeForward(torch.nn.Sequential):
+    """Right-looking layers whose forward pass never runs them: zeros of the output's shape."""
+
+    def forward(self, X):
+        return torch.zeros(X.shape[0], self[-2].out_features)
+
+
+def _small_lenet() -> list[torch.nn.Module]:
+    return [torch.nn.Conv2d(2, 3, kernel_size=5, padding=2, bias=False), torch.nn.ReLU(),
+            torch.nn.MaxPool2d(kernel_size=2, stride=2), torch.nn.AvgPool2d(2, ceil_mode=True),
+            torch.nn.Flatten(), torch.nn.Linear(3 * 3 * 3, 4), torch.nn.Sigmoid()]
+
+
+def test_layers_of_reads_each_layers_kind_and_constructor_sizes():
+    spec = layers_of("net", torch.nn.Sequential(*_small_lenet()))
+    assert [kind for kind, _ in spec] == ["Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "Flatten", "Linear",
+                                          "Sigmoid"]
+    assert spec[0][1] == {"in_channels": 2, "out_channels": 3, "kernel_size": (5, 5), "stride": (1, 1),
+                          "padding": (2, 2), "dilation": (1, 1), "groups": 1, "padding_mode": "zeros",
+                          "bias": False}
+    assert spec[3][1]["ceil_mode"] is True and "divisor_override" not in spec[3][1]  # None is left out
+    assert spec[5][1] == {"in_features": 27, "out_features": 4, "bias": True}
+
+
+def test_rebuild_runs_the_students_layers_and_weights_not_its_forward():
+    torch.manual_seed(0)
+    model = _FakeForward(*_small_lenet())
+    X = torch.randn(3, 2, 10, 10)
+    network = rebuild("net", model)
+    assert network.__class__ is torch.nn.Sequential
+    expected = torch.nn.Sequential(*model)(X)  # the real layers, run in order
+    torch.testing.assert_close(network(X), expected)
+    assert not torch.equal(model(X), expected)  # what the fake forward would have reported
+
+
+def test_rebuild_refuses_weights_that_do_not_fit_the_reported_sizes():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    model[0].in_features = 5  # an attribute that lies about the weight's size
+    with pytest.raises(AssertionError, match=r"the weights of net do not fit the sizes its layers report "
+                                             r"\(size mismatch for 0.weight"):
+        rebuild("net", model)
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    ([torch.nn.LazyLinear(3)], "layer 0 of net is a LazyLinear: give every layer explicit sizes .no Lazy"),
+    ([torch.nn.Softmax(1)], "layer 0 of net is a Softmax; the grader rebuilds networks made of the torch.nn "
+                            "layers Conv2d, ReLU"),
+    ([torch.nn.ReLU(), torch.nn.Sequential(torch.nn.ReLU())], "layer 1 of net is a Sequential"),
+    ([torch.nn.GELU()], "layer 0 of net is a GELU"),
+])
+def test_layers_of_names_a_layer_outside_spec_layers(layers, message):
+    with pytest.raises(AssertionError, match=message):
+        layers_of("net", torch.nn.Sequential(*layers))
+
+
+def test_layers_of_asks_for_an_nn_sequential_and_a_layers_attributes():
+    with pytest.raises(AssertionError, match="net should return an nn.Sequential, got Linear"):
+        layers_of("net", torch.nn.Linear(2, 3))
+
+    class Linear(torch.nn.Module):  # named like torch's, built otherwise
+        def forward(self, X):
+            return X
+
+    with pytest.raises(AssertionError, match="layer 0 of net is a Linear without the attribute 'in_feat"):
+        layers_of("net", torch.nn.Sequential(Linear()))
 
 
 class _LooksLike:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,9 @@ TIMEOUT = 8  # seconds per cell: the setup cell imports torch on a busy 2-core m
 WORKERS = 2
 CASES = {a: cases(a) for a in ASSIGNMENTS}
 ALL_CASES = [pytest.param(a, c, id=f"{a}-{c.name}") for a in ASSIGNMENTS for c in CASES[a]]
+# The cases whose code runs in an ordinary submission (no rewritten notebook or folder).
+CODE_CASES = [pytest.param(a, c, id=f"{a}-{c.name}") for a in ASSIGNMENTS for c in CASES[a]
+              if c.notebook is None and c.folder is None]
 MAX_OUTPUT_BYTES = 5_000_000  # a 60 MB print must not make a notebook or a feedback page this big
 
 
@@ -45,6 +50,7 @@ class Graded:
     received: list[bytes]  # what reached the grading machine's TCP listener
     instructor_before: dict[str, str]
     feedback_errors: dict[str, str]
+    feedback_seconds: dict[str, float]
 
 
 def _instructor_files(ws: Workspace) -> dict[str, str]:
@@ -76,14 +82,16 @@ def graded() -> Iterator[Graded]:
         with workspace(list(ASSIGNMENTS), timeout=TIMEOUT) as ws:
             before = _instructor_files(_short_limits(ws))
             hostile = {a: _grade(ws, a, CASES[a], port) for a in ASSIGNMENTS}
-            feedback_errors = {}
+            feedback_errors, feedback_seconds = {}, {}
             for a in ASSIGNMENTS:
+                start = time.perf_counter()
                 try:
                     ws.nbgrader("generate_feedback", a, "--force")
                 except NbgraderFailed as error:
                     feedback_errors[a] = str(error)
+                feedback_seconds[a] = time.perf_counter() - start
                 hostile[a] = outcomes(ws, a, list(hostile[a].results), hostile[a].returncode, hostile[a].log)
-            yield Graded(ws, alone, hostile, received, before, feedback_errors)
+            yield Graded(ws, alone, hostile, received, before, feedback_errors, feedback_seconds)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -161,14 +169,12 @@ def test_tens_of_mb_of_output_are_capped_in_autograded_notebook_and_feedback(gra
     assert max(sizes.values()) < MAX_OUTPUT_BYTES, f"sizes in bytes: {sizes}"
 
 
-@pytest.mark.parametrize(("assignment", "case"), ALL_CASES)
+@pytest.mark.parametrize(("assignment", "case"), CODE_CASES)
 def test_output_of_every_kind_is_capped_in_autograded_notebook_and_feedback(graded, assignment, case):
     """Whatever a submission's code prints, raises (message, class name), displays (data, metadata)
     or updates, and whatever the grader relays of it into a test cell, the autograded notebook and
     the feedback page stay small. Cases that rewrite the notebook itself (10,000 cells) are about
-    structure, not output: they are left out."""
-    if case.notebook is not None or case.folder is not None:
-        pytest.skip("rewrites the submitted notebook or folder")
+    structure, not output: they are left out of the parameters (the sanitizer's tests cover them)."""
     result = graded.hostile[assignment].results[case.name]
     sizes = {p.name: p.stat().st_size for p in [*result.autograded, *result.feedback]}
     assert max(sizes.values(), default=0) < MAX_OUTPUT_BYTES, f"{case.name}: sizes in bytes: {sizes}"
@@ -204,3 +210,38 @@ def test_feedback_never_shows_hidden_tests(graded):
                 if shown:
                     leaked[str(Path(page).relative_to(graded.ws.course))] = shown[:3]
     assert not leaked, f"hidden test lines in feedback: {leaked}"
+
+
+# Executable HTML: a tag with an on*= handler, a script element (with the start of its code), a
+# frame, a script URL. JSON escapes quotes as \" in an .ipynb, hence the backslashes allowed.
+_EXECUTABLE = re.compile(r"<[a-zA-Z][^>]*?\son[a-z]+\s*=[^>]{0,40}|<script\b[^>]*>[^<]{0,60}|<i?frame\b"
+                         r"|(?:href|src|action)\s*=[\\\"' ]*(?:java|vb|live)script\s*:", re.IGNORECASE)
+STUDENT_HTML = ("h-xss-markdown", "h-huge-markdown", "h-huge-cell-metadata", "h-big-attachment",
+                "h-huge-code-cell")
+
+
+def _executable(paths: list[Path]) -> set[str]:
+    return {m[0] for p in paths for m in _EXECUTABLE.finditer(p.read_text(errors="replace"))}
+
+
+@pytest.mark.parametrize("name", STUDENT_HTML)
+def test_student_html_and_bulk_never_reach_autograded_notebook_or_feedback(graded, name):
+    """Markdown, attachments and metadata a student controls are cleaned before grading: the
+    autograded notebook and the feedback page (what formgrader and the student's browser render)
+    hold no executable HTML the honest twin's do not, and stay small."""
+    case = next(c for c in CASES["ps1"] if c.name == name)
+    result, twin = graded.hostile["ps1"].results[name], graded.hostile["ps1"].results[case.twin]
+    assert result.autograded and result.feedback, f"{name} has no autograded notebook or no feedback"
+    sizes = {p.name: p.stat().st_size for p in [*result.autograded, *result.feedback]}
+    assert max(sizes.values()) < MAX_OUTPUT_BYTES, f"{name}: sizes in bytes: {sizes}"
+    for kind in ("autograded", "feedback"):
+        extra = _executable(getattr(result, kind)) - _executable(getattr(twin, kind))
+        assert not extra, f"{name}: executable HTML in its {kind} files: {sorted(extra)[:5]}"
+    if name == "h-xss-markdown":
+        assert "XSS-" in "".join(p.read_text() for p in result.feedback), "the student's text was dropped"
+
+
+def test_feedback_of_a_batch_with_huge_markdown_is_generated_in_minutes(graded):
+    """A 24 MB markdown cell once made a 66 MB feedback page that took 3 minutes alone."""
+    assert graded.feedback_seconds["ps1"] < 180, graded.feedback_seconds
+

@@ -20,7 +20,7 @@ __all__ = [
     "FORGED_TENSORS", "LYING_MATRIX", "REMEMBERING_FACTORS", "WINDOWS_OF_MAXIMA", "LIBRARY_BLOCK",
     "META_COUNT", "SHAPE_ONLY_LENET", "SHAPE_ONLY_RESIDUAL",
     "HUGE_MESSAGE", "HUGE_CLASS_NAME", "HUGE_DISPLAY_UPDATE", "HUGE_METADATA", "huge_errors_function",
-    "PLOTS_X_DIAG",
+    "PLOTS_X_DIAG", "XSS_MARKDOWN",
 ]
 
 # Every course folder this process can see: a folder holding nbgrader_config.py.
@@ -544,3 +544,22 @@ class ResidualStudent(nn.Module):
         side = (X.shape[-1] + self.stride - 1) // self.stride
         return _Shaped(torch.Size([X.shape[0], self.out_channels, side, side]))
 '''
+
+# Markdown a student adds to their notebook: script that would run on the instructor's Jupyter origin
+# when formgrader shows the submission (setting every manual score to the maximum) and in the feedback.
+_SET_MANUAL_SCORES = ("(async()=>{const id=location.pathname.split('/').filter(s=>s).pop();"
+                      "const g=await (await fetch('/formgrader/api/grades?submission_id='+id)).json();"
+                      "for(const r of g){if(r.max_score){await fetch('/formgrader/api/grade/'+r.id,"
+                      "{method:'PUT',body:JSON.stringify({manual_score:r.max_score})});}}})()")
+XSS_MARKDOWN = f'''My notes on edges. <img src=x style="display:none" onerror="{_SET_MANUAL_SCORES}">
+
+<script>document.title = 'XSS-SCRIPT'</script>
+
+[my sources](javascript:document.title='XSS-MD-LINK') and [more](jav&#97;script:alert('XSS-ENTITY'))
+and <a href="javascript:document.title='XSS-A'">this</a>
+
+<iframe src="https://example.org/XSS-IFRAME"></iframe>
+
+<svg onload="document.title='XSS-SVG'"><circle r="4"/></svg>
+'''
+

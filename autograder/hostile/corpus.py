@@ -181,6 +181,24 @@ def _deleted_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
     return nb
 
 
+def _markdown_cell(text: str, **fields) -> Transform:
+    """A markdown cell holding ``text`` (and ``fields`` such as attachments) after the first cell."""
+    def transform(nb: NotebookNode, ctx: Context) -> NotebookNode:
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(text, **fields))
+        return nb
+    return transform
+
+
+def _huge_cell_metadata(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """25 MB of junk in the metadata of the first answer cell."""
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.metadata["junk"] = "z" * 25_000_000
+    return nb
+
+
+_BIG_ATTACHMENT = {"noise.png": {"image/png": "iVBORw0KGgo" + "A" * 20_000_000}}  # 20 MB of base64
+
+
 def _raw(text: str) -> Transform:
     return lambda nb, ctx: text
 
@@ -364,6 +382,19 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
         Case("h-malformed-json", "s-blank", "the notebook is not JSON", notebook=_raw('{"cells": [')),
         Case("h-empty-file", "s-blank", "the notebook is an empty file", notebook=_raw("")),
         Case("h-missing-notebook", "s-blank", "no notebook in the folder", folder=_missing),
+        # What formgrader and the feedback page render: HTML and bulk a student controls.
+        Case("h-xss-markdown", "s-blank", "markdown with img onerror (sets manual scores in formgrader), "
+             "<script>, javascript: links, an iframe and svg onload",
+             notebook=_markdown_cell(A.XSS_MARKDOWN)),
+        Case("h-huge-markdown", "s-solution", "a 24 MB markdown cell",
+             notebook=_markdown_cell("My notes\n\n" + "& < " * 6_000_000), exact=True),
+        Case("h-huge-cell-metadata", "s-solution", "25 MB of metadata on an answer cell",
+             notebook=_huge_cell_metadata, exact=True),
+        Case("h-big-attachment", "s-solution", "a markdown cell with a 20 MB attachment",
+             notebook=_markdown_cell("![noise](attachment:noise.png)", attachments=_BIG_ATTACHMENT),
+             exact=True),
+        Case("h-huge-code-cell", "s-solution", "2 MB of comments in the second answer cell",
+             ((y, "# " + "x" * 2_000_000 + "\n", "after"),)),
     ]
 
 

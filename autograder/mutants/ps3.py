@@ -103,6 +103,18 @@ _LENET_RIGHT = {"c_in": "in_channels", "c1": "6", "pad": "2", "act": "nn.ReLU",
                 "classes": "num_classes"}
 
 
+_LOOKS_RIGHT = '''
+
+class _LooksRight(nn.Sequential):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(X.shape[0], self[-1].out_features)
+
+
+def build_modern_lenet(in_channels: int, num_classes: int, image_size: int) -> nn.Sequential:
+    return _LooksRight(*_guessed_lenet(in_channels, num_classes, image_size))
+'''
+
+
 def _lenet(**wrong: str) -> str:
     return _LENET.format(**{**_LENET_RIGHT, **wrong})
 
@@ -165,6 +177,12 @@ MUTANTS: dict[str, dict[str, str]] = {
         "side = (image_size // 2 - 4) // 2", "side = ((image_size - 4) // 2 - 4) // 2")},
     "lenet_side_rounds_up": {"lenet_answer": _lenet().replace(
         "side = (image_size // 2 - 4) // 2", "side = -(-(-(-image_size // 2) - 4) // 2)")},
+    # A guessed feature count behind a forward pass that only returns zeros of the output's shape: the
+    # tests rebuild the network from its layers and weights and run that, so the guess still fails.
+    "lenet_guessed_features_behind_a_fake_forward": {"lenet_answer": _lenet(flat="100").replace(
+        "def build_modern_lenet", "def _guessed_lenet") + _LOOKS_RIGHT},
+    "lenet_lazy_first_linear": {"lenet_answer": _lenet(flat="16 * side * side").replace(
+        "nn.Linear(16 * side * side, 120)", "nn.LazyLinear(120)")},
     # Part 4: concept
     "concept_wrong_choice": {"concept_answer": 'answer_pooling = "C"\n'},
     "concept_second_wrong_choice": {"concept_answer": 'answer_pooling = "A"\n'},

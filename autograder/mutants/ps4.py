@@ -113,22 +113,28 @@ _RESIDUAL = '''
 class ResidualStudent(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__()
+        self.bn1 = nn.BatchNorm2d({bn1_channels})
         self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         reshape = {reshape}
         self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride={shortcut_stride})
                       if reshape else None)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        Y = F.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        shortcut = X if self.conv3 is None else self.conv3(X)
+        A = {pre}
+        Y = {main}
+        shortcut = {shortcut}
         return {output}
 '''
-_RESIDUAL_RIGHT = {"reshape": "in_channels != out_channels or stride != 1", "shortcut_stride": "stride",
-                   "output": "F.relu(Y + shortcut)"}
+_RESIDUAL_RIGHT = {"bn1_channels": "in_channels", "reshape": "in_channels != out_channels or stride != 1",
+                   "shortcut_stride": "stride", "pre": "F.relu(self.bn1(X))",
+                   "main": "self.conv2(F.relu(self.bn2(self.conv1(A))))",
+                   "shortcut": "X if self.conv3 is None else self.conv3(A)", "output": "Y + shortcut"}
+# Section 8.6's block (convolution, batch normalization, activation), whose bn1 normalises conv1's output.
+_RESIDUAL_BOOK = {"bn1_channels": "out_channels", "pre": "X",
+                  "main": "self.bn2(self.conv2(F.relu(self.bn1(self.conv1(A)))))",
+                  "shortcut": "X if self.conv3 is None else self.conv3(X)"}
 
 
 def _residual(**wrong: str) -> str:
@@ -254,18 +260,36 @@ def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tu
     "bn_updates_running_stats_in_place": {"batch_norm_answer": _batch_norm(
         update_mean="new_mean = running_mean.mul_(1 - momentum).add_(momentum * mean.reshape(-1))",
         update_var="running_var.mul_(1 - momentum).add_(momentum * var.reshape(-1) * m / (m - 1))")},
-    # Part 5: residual block
-    "residual_no_shortcut": {"residual_answer": _residual(output="F.relu(Y)")},
-    "residual_relu_before_add": {"residual_answer": _residual(output="F.relu(Y) + shortcut")},
-    "residual_no_final_relu": {"residual_answer": _residual(output="Y + shortcut")},
+    # Part 5: pre-activation residual block (every order, shortcut and final-ReLU error loses points)
+    "residual_book_order_post_activation": {"residual_answer": _residual(**_RESIDUAL_BOOK)},
+    "residual_book_block_with_final_relu": {"residual_answer": _residual(
+        **_RESIDUAL_BOOK, output="F.relu(Y + shortcut)")},
+    "residual_final_relu_kept": {"residual_answer": _residual(output="F.relu(Y + shortcut)")},
+    "residual_no_shortcut": {"residual_answer": _residual(output="Y")},
+    "residual_projection_reads_raw_input": {"residual_answer": _residual(
+        shortcut="X if self.conv3 is None else self.conv3(X)")},
+    "residual_projection_skips_batch_norm": {"residual_answer": _residual(
+        shortcut="X if self.conv3 is None else self.conv3(F.relu(X))")},
+    "residual_identity_reads_preactivated_input": {"residual_answer": _residual(
+        shortcut="A if self.conv3 is None else self.conv3(A)")},
+    "residual_projection_runs_bn1_a_second_time": {"residual_answer": _residual(
+        shortcut="X if self.conv3 is None else self.conv3(F.relu(self.bn1(X)))")},
+    "residual_relu_before_batch_norm": {"residual_answer": _residual(
+        pre="self.bn1(F.relu(X))", main="self.conv2(self.bn2(F.relu(self.conv1(A))))")},
+    "residual_second_relu_missing": {"residual_answer": _residual(
+        main="self.conv2(self.bn2(self.conv1(A)))")},
+    "residual_second_batch_norm_skipped": {"residual_answer": _residual(
+        main="self.conv2(F.relu(self.conv1(A)))")},
+    "residual_bn1_sized_for_the_output": {"residual_answer": _residual(bn1_channels="out_channels")},
+    "residual_stride_on_the_second_conv": {"residual_answer": _residual().replace(
+        "kernel_size=3, stride=stride, padding=1)", "kernel_size=3, padding=1)").replace(
+        "nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)",
+        "nn.Conv2d(out_channels, out_channels, kernel_size=3, stride=stride, padding=1)")},
     "residual_1x1_only_when_channels_change": {"residual_answer": _residual(
         reshape="in_channels != out_channels")},
     "residual_1x1_only_when_stride_changes": {"residual_answer": _residual(reshape="stride != 1")},
     "residual_shortcut_without_stride": {"residual_answer": _residual(shortcut_stride="1")},
     "residual_always_1x1_shortcut": {"residual_answer": _residual(reshape="True")},
-    "residual_batch_norm_after_add": {"residual_answer": _residual().replace(
-        "        Y = self.bn2(self.conv2(Y))\n", "        Y = self.conv2(Y)\n").replace(
-        "F.relu(Y + shortcut)", "F.relu(self.bn2(Y + shortcut))")},
     # Part 6: ResNeXt parameters
     "resnext_ignores_groups": {"resnext_answer": _resnext(grouped="b * b")},
     "resnext_groups_as_group_width": {"resnext_answer": _resnext(grouped="b * groups")},

@@ -9,3 +9,6 @@ c = get_config()  # noqa: F821  (injected by traitlets when it executes this fil
 
 c.CourseDirectory.course_id = "cnncourse"
 c.Exchange.root = "@EXCHANGE@"
+# Any formgrader on the hub, whatever course folder it opens: sanitized HTML outputs and no
+# JavaScript outputs in the pages it renders from students' notebooks (course/nbgrader_config.py too).
+c.HTMLExporter.sanitize_html = True

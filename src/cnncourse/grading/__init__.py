@@ -33,7 +33,9 @@ from cnncourse.grading.modules import (
     build_layers,
     check_layers,
     forward_or_explain,
+    layers_of,
     parameter_count,
+    rebuild,
     same_forward,
 )
 from cnncourse.grading.normalization import call_batch_norm, random_batch_norm_inputs, reference_batch_norm
@@ -73,4 +75,6 @@ __all__ = [
     "SPEC_LAYERS",
     "MAX_SPEC_PARAMETERS",
     "build_layers",
+    "layers_of",
+    "rebuild",
 ]

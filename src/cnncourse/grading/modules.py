@@ -3,6 +3,10 @@
 A block can arrive as a module (a stand-in for the student's) or as a *layer specification*,
 a list of ``(layer_name, kwargs)`` pairs: plain data that :func:`build_layers` checks and turns
 into an ``nn.Sequential`` with the grader's own ``torch.nn``, so nothing of the student's runs.
+A student's ``nn.Sequential`` is turned into such a specification by :func:`layers_of` (its
+layers' kinds and constructor sizes, read as data) and rebuilt, weights and all, by
+:func:`rebuild`: a forward pass of the rebuilt network is the grader's, whatever the student's
+``forward`` would have returned.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import torch
 from torch import nn
 
 __all__ = ["SPEC_LAYERS", "MAX_SPEC_PARAMETERS", "parameter_count", "forward_or_explain", "same_forward",
-           "check_layers", "build_layers"]
+           "check_layers", "build_layers", "layers_of", "rebuild"]
 
 # The torch.nn classes a layer specification may name: layers of the course's networks.
 SPEC_LAYERS = ("Conv2d", "ReLU", "Sigmoid", "Tanh", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
@@ -31,6 +35,9 @@ def parameter_count(module: nn.Module) -> int:
 def forward_or_explain(call: str, block: Any, X: torch.Tensor, hint: str = "does every convolution read "
                        "the channels the layer before it writes?", show_error: bool = True) -> torch.Tensor:
     """``block(X)``, turning a shape error inside the block into an AssertionError that names ``call``.
+
+    Pass a block the grader built (:func:`build_layers`, :func:`rebuild`): a student's own module
+    computes its forward pass in the student's kernel, which can return anything.
 
     Args:
         show_error: quote PyTorch's message; turn it off where that message would print the
@@ -144,3 +151,84 @@ def build_layers(call: str, layers: object) -> nn.Sequential:
         raise AssertionError(f"{call} describes {total:,} parameters, far more than the block asked for; "
                              "check the channel counts")
     return nn.Sequential(*(getattr(nn, name)(**kwargs) for name, kwargs in spec))
+
+
+# The constructor arguments of each SPEC_LAYERS kind, read back from a built layer's attributes.
+_LAYER_ARGUMENTS = {
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+               "padding_mode"),
+    "Linear": ("in_features", "out_features"),
+    "MaxPool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+    "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+    "AdaptiveAvgPool2d": ("output_size",),
+    "AdaptiveMaxPool2d": ("output_size",),
+    "BatchNorm2d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "BatchNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "Flatten": ("start_dim", "end_dim"),
+    "Dropout": ("p",),
+    "ReLU": (), "Sigmoid": (), "Tanh": (), "Identity": (),
+}
+
+
+def layers_of(call: str, model: object) -> list[tuple[str, dict[str, object]]]:
+    """The layer specification of a student's flat ``nn.Sequential``: each layer's kind and sizes.
+
+    Only what a layer *is* is read: its class name and the attributes its constructor set
+    (``Conv2d``'s channels, kernel size, stride, padding, dilation, groups and whether it has a
+    bias; ``Linear``'s features and bias; a pooling's window, stride and padding; ...). Arguments
+    left at ``None`` (a pooling's ``divisor_override``) are left out. Nothing of the model runs.
+
+    Raises:
+        AssertionError: ``model`` is no ``nn.Sequential``, or a layer is of a kind outside
+            :data:`SPEC_LAYERS` (a nested ``nn.Sequential``, a ``Lazy`` layer, a class of the
+            student's) or lacks an attribute of its kind.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise AssertionError(f"{call} should return an nn.Sequential, got {model.__class__.__name__}")
+    spec = []
+    for index, layer in enumerate(model):
+        kind = str(layer.__class__.__name__)[:40]  # a stand-in reports its remote class
+        if kind.startswith("Lazy"):
+            raise AssertionError(f"layer {index} of {call} is a {kind}: give every layer explicit sizes (no "
+                                 "Lazy layers), so its parameters exist before the first forward pass")
+        if kind not in _LAYER_ARGUMENTS:
+            raise AssertionError(f"layer {index} of {call} is a {kind}; the grader rebuilds networks made of "
+                                 f"the torch.nn layers {', '.join(SPEC_LAYERS)} (flat, with explicit sizes)")
+        names = _LAYER_ARGUMENTS[kind] + (("bias",) if kind in ("Conv2d", "Linear") else ())
+        kwargs: dict[str, object] = {}
+        for name in names:
+            try:
+                value = getattr(layer, name)
+            except AttributeError:
+                raise AssertionError(f"layer {index} of {call} is a {kind} without the attribute {name!r} "
+                                     f"that nn.{kind} sets; build it with nn.{kind}(...)") from None
+            if name == "bias":
+                value = value is not None  # the argument says whether there is one
+            if value is not None:
+                kwargs[name] = value
+        spec.append((kind, kwargs))
+    return spec
+
+
+def rebuild(call: str, model: object) -> nn.Sequential:
+    """``model`` rebuilt in the grader's kernel: :func:`layers_of`, :func:`build_layers`, its weights.
+
+    The student's ``state_dict()`` (data) is loaded strictly into the rebuilt layers, so the
+    result computes what the student's layers compute, with the grader's ``torch.nn``, and a
+    network whose weights do not fit the sizes its layers report is refused.
+
+    Raises:
+        AssertionError: as :func:`layers_of` and :func:`build_layers`, or when the weights do not fit.
+    """
+    network = build_layers(call, layers_of(call, model))
+    state = model.state_dict()  # type: ignore[attr-defined]
+    if not isinstance(state, dict) or not all(isinstance(key, str) and isinstance(value, torch.Tensor)
+                                              for key, value in state.items()):
+        raise AssertionError(f"{call}.state_dict() should map names to tensors, "
+                             f"got a {state.__class__.__name__}")
+    try:
+        network.load_state_dict(dict(state))
+    except RuntimeError as error:
+        raise AssertionError(f"the weights of {call} do not fit the sizes its layers report "
+                             f"({_state_dict_problem(error)})") from None
+    return network
