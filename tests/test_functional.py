@@ -374,13 +374,20 @@ def test_conv2d_same_padding_puts_the_extra_zero_at_the_end():
 
 
 @st.composite
-def tied_batch(draw, max_side=6):
-    """(X, kernel, stride, padding): few distinct values, so windows tie; sometimes NaN or -inf."""
+def pool_geometry(draw, max_side):
+    """(kernel, stride, padding, h, w) PyTorch's max pooling accepts: padding at most half the kernel."""
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
     w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    return (kh, kw), stride, padding, h, w
+
+
+@st.composite
+def tied_batch(draw, max_side=6):
+    """(X, kernel, stride, padding): few distinct values, so windows tie; sometimes NaN or -inf."""
+    (kh, kw), stride, padding, h, w = draw(pool_geometry(max_side))
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
     X = torch.randint(-2, 3, (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w), generator=g).to(DTYPE)
     special = draw(st.sampled_from([None, float("nan"), float("-inf")]))
@@ -422,11 +429,7 @@ def test_max_pool_return_indices_matches_torch(case, unbatched, default_stride):
 @st.composite
 def tie_heavy_batch(draw, max_side=7):
     """(X, kernel, stride, padding) with tied maxima in most windows: a ReLU's zeros or small ints."""
-    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
-    w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    (kh, kw), stride, padding, h, w = draw(pool_geometry(max_side))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w)
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
     if draw(st.booleans()):
