@@ -92,9 +92,15 @@ def run(*args: str | Path, user: str | None = None, env: dict | None = None) -> 
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
-def user_processes(user: str) -> list[str]:
-    found = subprocess.run(["ps", "-o", "pid=,args=", "-u", user], capture_output=True, text=True)
-    return found.stdout.splitlines()
+def user_processes(user: str, grace: float = 10.0) -> list[str]:
+    """The user's processes still there after ``grace`` seconds (a server that just exited may be a
+    zombie for a moment, until its parent reaps it; one that stays, zombie or not, is listed)."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = subprocess.run(["ps", "-o", "pid=,args=", "-u", user], capture_output=True, text=True)
+        if not found.stdout.strip() or time.monotonic() > deadline:
+            return found.stdout.splitlines()
+        time.sleep(0.5)
 
 
 @dataclass
