@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # course/source when missing; a student's existing copy is never overwritten.
 STUDENT_VIEW := assignments/.released
 $(STUDENT_VIEW): $(STAMP) $(wildcard course/source/*/*.ipynb) course/nbgrader_config.py
-	$(BIN)/python -m autograder.selfgrade release
+	$(BIN)/python -m autograder.tools.selfgrade release
 	touch $(STUDENT_VIEW)
 
 # The Lab serves lab/ (made here, ignored by git), which holds two links and nothing else of the
@@ -43,7 +43,7 @@ lab: $(STAMP) $(STUDENT_VIEW)
 
 # Grade your own copy of an assignment with the hidden tests: make selfgrade PS=ps1
 selfgrade: $(STAMP) $(STUDENT_VIEW)
-	$(BIN)/python -m autograder.selfgrade grade $(or $(PS),$(error name the assignment: make selfgrade PS=ps1))
+	$(BIN)/python -m autograder.tools.selfgrade grade $(or $(PS),$(error name the assignment: make selfgrade PS=ps1))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

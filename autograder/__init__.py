@@ -3,7 +3,7 @@
 Commands (run from the repository root):
 
 * ``grade PS``  grades the course's real submissions (``course/submitted/<student>/PS``) into
-  its gradebook: sandboxed, N at a time, resumable (:mod:`autograder.grade`). Options
+  its gradebook: sandboxed, N at a time, resumable (:mod:`autograder.engine.grade`). Options
   ``--workers N``, ``--students ID ...``, ``--force``, ``--no-sandbox``. Exit status 1 when a
   submission could not be graded, 2 when the sandbox is unavailable or no grading kernel can
   start (said once, before grading).
@@ -15,7 +15,7 @@ engine:
   release fails every graded test cell and leaks no solution or hidden-test text.
 * ``simulate [PS ...]``  synthetic students (solution, blank, partial, tamperer, looper) are
   autograded in one run; scores, exported CSV and feedback HTML are checked.
-* ``mutants [PS ...]``   every wrong answer in ``autograder/mutants/<ps>.py`` must lose points.
+* ``mutants [PS ...]``   every wrong answer in ``autograder/gates/mutants/<ps>.py`` must lose points.
 * ``students [PS ...]``  simulate and mutants sharing one autograde run per assignment.
 * ``all [PS ...]``       validate, then students.
 
@@ -50,7 +50,7 @@ Slow cells
   ``if not os.environ.get("NBGRADER_EXECUTION"):`` (set while validating and autograding)
   or tagged ``skip-execution``.
 Mutants
-  ``autograder/mutants/<ps>.py`` defines ``MUTANTS: dict[str, dict[str, str]]``: mutant name
+  ``autograder/gates/mutants/<ps>.py`` defines ``MUTANTS: dict[str, dict[str, str]]``: mutant name
   -> {answer grade_id: replacement source of that whole cell}, and ``PARTIAL = {"solved":
   [answer grade_ids], "expected_score": float, "replacements": {grade_id: source}}`` (the
   replacements are optional). Cells a synthetic student does not answer keep the release stub;

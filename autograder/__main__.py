@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from autograder.course import COURSE, assignments
-from autograder.grade import Options, grade_assignment
-from autograder.sandbox import SandboxUnavailable
-from autograder.startup import StartupFailed
+from autograder.engine.grade import Options, grade_assignment
+from autograder.engine.sandbox import SandboxUnavailable
+from autograder.engine.startup import StartupFailed
+from autograder.gates.workspace import NbgraderFailed, workspace
 from autograder.table import format_table, verdict
-from autograder.workspace import NbgraderFailed, workspace
 
 DEFAULT_TIMEOUT = 30  # seconds per cell while grading synthetic students (the course uses 120)
 
@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _grade(assignment: str, run_simulate: bool, run_mutants: bool, args: argparse.Namespace):
     """One workspace and one autograde run for the synthetic students and/or the mutants."""
-    from autograder import mutation, simulate  # imported here: `grade` should not wait for them
-    from autograder.students import Student, grade
+    from autograder.gates import mutation, simulate
+    from autograder.gates.students import Student, grade
 
     with workspace([assignment], course=args.course, timeout=args.timeout, keep=args.keep) as ws:
         ws.nbgrader("generate_assignment", assignment)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     timings = []
     if args.command in ("validate", "all"):
         start = time.perf_counter()
-        from autograder import validate
+        from autograder.gates import validate
 
         passed, steps = validate.run(chosen, course=args.course, keep=args.keep)
         timings.append(("validate", time.perf_counter() - start))

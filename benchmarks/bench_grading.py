@@ -10,7 +10,7 @@ The run ``onekernel`` grades with the test cells in the student's kernel
 Asserts nothing.
 
 The 20 submissions (Section 7.2's ps1): 5 correct, 5 blank, 5 partial (the ``PARTIAL`` student of
-``autograder/mutants/ps1.py``) and 5 wrong (the first five mutants). Every grader grades a fresh
+``autograder/gates/mutants/ps1.py``) and 5 wrong (the first five mutants). Every grader grades a fresh
 copy of the course with the course's own cell timeout.
 
 Run: ``.venv/bin/python benchmarks/bench_grading.py [--workers 2] [--runs serial,grade,nosandbox,onekernel]``
@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the autograder package sits in the repo root
 
-from autograder import mutants  # noqa: E402
 from autograder.course import ROOT  # noqa: E402
-from autograder.students import Student, _write_submissions, reference_answers  # noqa: E402
-from autograder.workspace import Workspace, tools_on_path, workspace  # noqa: E402
+from autograder.gates import mutants
+from autograder.gates.students import Student, _write_submissions, reference_answers  # noqa: E402
+from autograder.gates.workspace import Workspace, tools_on_path, workspace  # noqa: E402
 
 COUNT = 5  # submissions of each kind
 

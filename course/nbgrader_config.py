@@ -59,7 +59,7 @@ c.GenerateFeedback.preprocessors = [
 # Formgrader and generate_feedback render a student's notebook on the instructor's Jupyter origin and
 # in the feedback page: sanitize HTML outputs and drop JavaScript outputs there (nbconvert's
 # HTMLExporter.sanitize_html). nbgrader's templates still render markdown cells as they are, so
-# `python -m autograder grade` cleans students' markdown before grading (autograder/sanitize.py).
+# `python -m autograder grade` cleans students' markdown before grading (autograder/engine/sanitize.py).
 c.HTMLExporter.sanitize_html = True
 
 # Release and collect through a folder inside the course instead of /srv/nbgrader/exchange.

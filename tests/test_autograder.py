@@ -16,11 +16,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.preprocessors import IgnorePattern
 from traitlets.config import PyFileConfigLoader
 
-import autograder.mutants
+import autograder.gates.mutants
 from autograder.__main__ import main
 from autograder.course import COURSE, ROOT, SOURCE, assignments, cells, read, source_notebooks
-from autograder.mutants import Spec
-from autograder.regions import (
+from autograder.gates.mutants import Spec
+from autograder.gates.regions import (
     HIDDEN,
     SOLUTION,
     leaks,
@@ -29,10 +29,10 @@ from autograder.regions import (
     secret_lines,
     visible_text,
 )
-from autograder.simulate import plan
-from autograder.students import Student, _check_targets, _submission, answer_ids, reference_answers
-from autograder.validate import QUIET_LINE, convention_problems
-from autograder.workspace import Workspace
+from autograder.gates.simulate import plan
+from autograder.gates.students import Student, _check_targets, _submission, answer_ids, reference_answers
+from autograder.gates.validate import QUIET_LINE, convention_problems
+from autograder.gates.workspace import Workspace
 from cnncourse.grading.feedback import HideHiddenTests
 
 ASSIGNMENTS = assignments()
@@ -150,7 +150,7 @@ def test_feedback_hides_hidden_tests_and_keeps_the_failure_message():
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_mutants_change_answer_cells_and_partial_names_real_cells(assignment):
-    spec = autograder.mutants.load(assignment)
+    spec = autograder.gates.mutants.load(assignment)
     reference = reference_answers(assignment, SOURCE)
     max_score = sum(c.points for p in source_notebooks(assignment) for c in cells(read(p)) if c.is_test)
     assert spec.mutants, "no mutants"
@@ -187,7 +187,7 @@ def test_simulation_aims_tampering_and_the_loop_where_they_would_show(assignment
     """The ``pass`` edit hits a test the partial student fails, the deleted test is one it passes,
     and the endless loop sits in an unanswered cell with an answered cell after it."""
     the_plan = plan(Workspace(ROOT), assignment)
-    spec = autograder.mutants.load(assignment)
+    spec = autograder.gates.mutants.load(assignment)
     order = [c for p in source_notebooks(assignment) for c in cells(read(p)) if c.is_answer or c.is_test]
     answers = [c.grade_id for c in order if c.is_answer]
     loop = answers.index(the_plan.loop_cell)
@@ -285,7 +285,7 @@ def test_validate_fails_on_a_broken_assignment(tmp_path):
 
 @pytest.mark.slow
 def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatch, capsys):
-    real = autograder.mutants.load("ps1")
+    real = autograder.gates.mutants.load("ps1")
     harmless = ("def difference_kernel(d):\n    import math\n"  # right, written differently: binomials
                 "    return torch.tensor([[(-1.0) ** i * math.comb(d, i) for i in range(d + 1)]])")
     fake = Spec(
@@ -293,7 +293,7 @@ def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatc
                  "off_by_one": real.mutants["difference_kernel_one_difference_short"]},
         solved=real.solved, expected_score=real.expected_score - 1, replacements=real.replacements,
     )
-    monkeypatch.setattr(autograder.mutants, "load", lambda assignment: fake)
+    monkeypatch.setattr(autograder.gates.mutants, "load", lambda assignment: fake)
     assert main(["students", "ps1", "--timeout", "20"]) == 1
     out = capsys.readouterr().out
     rows = _rows(out)
@@ -307,7 +307,7 @@ def test_students_gate_fails_when_a_mutant_survives_or_a_score_is_off(monkeypatc
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_answer_cell_has_at_least_one_mutant(assignment):
     """A mutants gate with no mutant for some answer cell (or none at all) would pass vacuously."""
-    mutants = autograder.mutants.load(assignment).mutants
+    mutants = autograder.gates.mutants.load(assignment).mutants
     covered = {grade_id for cells in mutants.values() for grade_id in cells}
     uncovered = sorted(set(answer_ids(assignment, SOURCE)) - covered)
     assert not uncovered, f"{assignment}: no mutant targets {uncovered}; add a known-wrong answer for each"

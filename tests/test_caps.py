@@ -12,9 +12,9 @@ import pytest
 import torch
 from nbformat.v4 import new_output
 
-from autograder.caps import STUB_CHARACTERS, OutputBudget, fit, json_size
-from autograder.sandbox import interpreter
-from autograder.startup import unreachable
+from autograder.engine.caps import STUB_CHARACTERS, OutputBudget, fit, json_size
+from autograder.engine.sandbox import interpreter
+from autograder.engine.startup import unreachable
 from cnncourse.grading.remote import StudentKernelError, request
 from cnncourse.grading.stand_ins import stand_in_class
 from cnncourse.grading.wire import MAX_MESSAGE, MAX_NAME, to_text

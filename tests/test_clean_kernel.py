@@ -20,7 +20,7 @@ from torch import nn
 
 import cnncourse.grading.agent as agent
 import cnncourse.grading.remote as remote
-from autograder.names import free_names, is_setup_cell, is_test_cell, run_first
+from autograder.engine.names import free_names, is_setup_cell, is_test_cell, run_first
 from cnncourse.grading import observe
 from cnncourse.grading.wire import MAX_BYTES, WireError, from_text, to_text
 
@@ -268,8 +268,8 @@ def test_arguments_are_read_back_where_the_students_function_ran(student):
 
 
 def test_test_kernels_never_share_a_uid_with_student_kernels():
-    from autograder.sandbox import KERNELS_PER_TASK, run_uid
-    from autograder.split import TEST_UID_BASE
+    from autograder.engine.sandbox import KERNELS_PER_TASK, run_uid
+    from autograder.engine.split import TEST_UID_BASE
 
     highest_student = max(run_uid(task, pid) for pid in (0, 99_999, 199_999) for task in (0, 624, 625))
     assert highest_student + KERNELS_PER_TASK < TEST_UID_BASE
@@ -277,8 +277,8 @@ def test_test_kernels_never_share_a_uid_with_student_kernels():
 
 
 def test_the_grader_speaks_the_same_protocol_as_both_kernels():
-    """autograder.forward keeps its own copies of the markers (the grader does not import torch)."""
-    from autograder import forward
+    """autograder.engine.forward keeps its own copies of the markers (the grader does not import torch)."""
+    from autograder.engine import forward
 
     assert (forward._PROMPT, forward._FAILURE) == (remote.PROMPT, remote.FAILURE)
     assert (forward._BEGIN, forward._END) == (agent.BEGIN, agent.END)

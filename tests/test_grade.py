@@ -23,16 +23,16 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 from sqlalchemy import text
 
-from autograder.caps import STUB_CHARACTERS, json_size
 from autograder.course import COURSE, ROOT, read
-from autograder.execute import SandboxedExecute
-from autograder.files import MAX_FILES, regular_files
-from autograder.grade import STATE, grade_course
-from autograder.hostile.attacks import PLOTS_X_DIAG
-from autograder.sandbox import readonly_paths
-from autograder.students import Student, _submission, reference_answers
-from autograder.worker import MAX_NOTEBOOK_BYTES, check_notebooks
-from autograder.workspace import tools_on_path
+from autograder.engine.caps import STUB_CHARACTERS, json_size
+from autograder.engine.execute import SandboxedExecute
+from autograder.engine.files import MAX_FILES, regular_files
+from autograder.engine.grade import STATE, grade_course
+from autograder.engine.sandbox import readonly_paths
+from autograder.engine.worker import MAX_NOTEBOOK_BYTES, check_notebooks
+from autograder.gates.hostile.attacks import PLOTS_X_DIAG
+from autograder.gates.students import Student, _submission, reference_answers
+from autograder.gates.workspace import tools_on_path
 
 TIMESTAMP = "2025-01-06 09:00:00.000000 UTC"
 NOTEBOOK = "cross_correlation.ipynb"
@@ -107,7 +107,7 @@ def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(t
 def test_a_template_gradebook_has_nbgraders_schema_version_without_running_alembic(tmp_path, monkeypatch):
     import nbgrader.api
 
-    from autograder.gradebook import make_template
+    from autograder.engine.gradebook import make_template
 
     tools_on_path()
     course_url = f"sqlite:///{tmp_path / 'course.db'}"

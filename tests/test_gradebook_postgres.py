@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.hostile.corpus import cases
-from autograder.hostile.run import Batch, grade_engine, listener, outcomes, prepare
-from autograder.workspace import workspace
+from autograder.gates.hostile.corpus import cases
+from autograder.gates.hostile.run import Batch, grade_engine, listener, outcomes, prepare
+from autograder.gates.workspace import workspace
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Hostile students against ``python -m autograder grade`` (issue 9).
 
 Every honest submission is first graded alone (one batch per assignment, no attacker in it);
-then the whole corpus of :mod:`autograder.hostile.corpus` is graded in one batch per
+then the whole corpus of :mod:`autograder.gates.hostile.corpus` is graded in one batch per
 assignment with 2 workers and short cell timeouts, the honest students included. Each hostile
 submission must get at most its fair grade (its honest twin's score from the first batch),
 runaway and dying kernels keep at least the points of the parts before the runaway cell, and
@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from autograder.course import read
-from autograder.hostile.corpus import Case, cases
-from autograder.hostile.run import Batch, fair, grade_engine, listener, outcomes, prepare
-from autograder.regions import HIDDEN, region_lines, secret_lines, visible_text
-from autograder.workspace import NbgraderFailed, Workspace, workspace
+from autograder.gates.hostile.corpus import Case, cases
+from autograder.gates.hostile.run import Batch, fair, grade_engine, listener, outcomes, prepare
+from autograder.gates.regions import HIDDEN, region_lines, secret_lines, visible_text
+from autograder.gates.workspace import NbgraderFailed, Workspace, workspace
 
 pytestmark = pytest.mark.slow
 

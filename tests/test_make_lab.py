@@ -298,7 +298,7 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
 
             # "Grade yourself", run where make lab put the notebook, prints the score table.
             notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
-            cell = notebook.locator(".jp-CodeCell", has_text="autograder.selfgrade")
+            cell = notebook.locator(".jp-CodeCell", has_text="autograder.tools.selfgrade")
             cell.scroll_into_view_if_needed()
             cell.locator(".jp-InputArea-editor").click()
             page.keyboard.press("Shift+Enter")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from autograder.course import cells, read, source_notebooks
-from autograder.regions import reference_source
+from autograder.gates.regions import reference_source
 from cnncourse.functional import corr2d
 from cnncourse.grading import (
     check_corr2d_matrix,

@@ -5,7 +5,7 @@ the same points with a message in both, and the partial student scores exactly
 
 The release is made by nbgrader's own ClearSolutions and ClearHiddenTests preprocessors (what
 ``generate_assignment`` runs), the cells are found by ``autograder.course.cells`` and the reference
-answers by ``autograder.regions.reference_source``, so this checks what the real pipeline grades.
+answers by ``autograder.gates.regions.reference_source``, so this checks what the real pipeline grades.
 Cells run with ``exec`` (no kernel, no nbgrader): in one namespace, installed as ``__main__`` for the
 grading helpers that look up the notebook's namespace (a student's own run, ``nbgrader validate``), or
 split, test cells in a namespace of their own fed through the clean test kernel's request protocol
@@ -30,10 +30,10 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 import cnncourse.grading.agent as agent
 import cnncourse.grading.remote as remote
-from autograder import mutants
 from autograder.course import assignments, cells, read, source_notebooks
-from autograder.names import free_names, is_setup_cell, is_test_cell
-from autograder.regions import reference_source
+from autograder.engine.names import free_names, is_setup_cell, is_test_cell
+from autograder.gates import mutants
+from autograder.gates.regions import reference_source
 
 ASSIGNMENTS = assignments()
 
@@ -283,7 +283,7 @@ def test_test_cells_follow_the_clean_kernel_rules(assignment, grade_id, source, 
 
 def test_every_assignment_says_before_its_questions_that_no_check_watches_how_and_selfgrade_repeats_it():
     """Issue 17: students are told which parts check how they compute (none) before the questions."""
-    from autograder.selfgrade import HOW_YOU_COMPUTE, Part, format_report, how_you_compute
+    from autograder.tools.selfgrade import HOW_YOU_COMPUTE, Part, format_report, how_you_compute
 
     notes = {assignment: how_you_compute(assignment) for assignment in ASSIGNMENTS}
     assert all(note.startswith(HOW_YOU_COMPUTE) for note in notes.values()), notes

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import COURSE, ROOT
-from autograder.sandbox import (
+from autograder.engine.sandbox import (
     INSIDE,
     Limits,
     Sandbox,
@@ -196,7 +196,7 @@ def test_readonly_paths_refuse_to_expose_the_course(tmp_path):
 
 def test_kernel_spec_starts_the_launcher_with_message_interrupts(tmp_path):
     spec = json.loads((write_kernel_spec(tmp_path) / "cnncourse-grading" / "kernel.json").read_text())
-    assert spec["argv"][1:] == ["-m", "autograder.sandbox", "-f", "{connection_file}"]
+    assert spec["argv"][1:] == ["-m", "autograder.engine.sandbox", "-f", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"
 
 
@@ -223,7 +223,7 @@ def _as_user_1000(scratch: Path, system_python: Path) -> list:
     outside = textwrap.dedent(f"""
         import subprocess, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from autograder.sandbox import Sandbox, bwrap_argv
+        from autograder.engine.sandbox import Sandbox, bwrap_argv
         box = Sandbox(workdir={str(work)!r}, ipc_dir={str(ipc)!r})
         argv = bwrap_argv(box, ["/usr/bin/python3", "-c", {inside!r}])
         run = subprocess.run(argv, capture_output=True, text=True)

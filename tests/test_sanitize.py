@@ -1,4 +1,4 @@
-"""The cleaning of what a student controls in a notebook before it is graded (autograder/sanitize.py).
+"""The cleaning of what a student controls in a notebook before it is graded (autograder/engine/sanitize.py).
 
 Formgrader and ``nbgrader generate_feedback`` render markdown with ``markdown2html`` and no sanitizer
 (nbgrader's own templates), so what reaches ``autograded/`` must already be inert.
@@ -16,9 +16,9 @@ from nbconvert.filters import markdown2html
 from traitlets.config import PyFileConfigLoader
 
 from autograder.course import COURSE, read
-from autograder.hostile.attacks import XSS_MARKDOWN
-from autograder.sanitize import MAX_CELL_SOURCE, MAX_SOURCE, clean_html, clean_notebook
-from autograder.worker import clean_notebooks
+from autograder.engine.sanitize import MAX_CELL_SOURCE, MAX_SOURCE, clean_html, clean_notebook
+from autograder.engine.worker import clean_notebooks
+from autograder.gates.hostile.attacks import XSS_MARKDOWN
 
 EXECUTABLE = re.compile(r"<[a-zA-Z][^>]*\son[a-z]+\s*=|<script|<i?frame\b|<svg|(?:java|vb)script\s*:",
                         re.IGNORECASE)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import selfgrade
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
-from autograder.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
+from autograder.gates.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
+from autograder.tools import selfgrade
 from cnncourse.handout import PRISTINE
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def _reference_copy(assignment: str, folder: Path) -> Path:
 def test_the_grade_yourself_cell_gives_the_reference_solution_full_marks_without_changing_it(view, tmp_path):
     """The last cell of the student's notebook, run where `make lab` puts it (assignments/ps1/)."""
     (source,) = source_notebooks("ps1")
-    (cell,) = [c for c in read(view / "ps1" / source.name).cells if "autograder.selfgrade" in c.source]
+    (cell,) = [c for c in read(view / "ps1" / source.name).cells if "autograder.tools.selfgrade" in c.source]
     repository = tmp_path / "repository"  # a stand-in for the student's clone, sharing its code
     for folder in ("autograder", "course"):
         (repository / folder).parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,8 @@ def test_nbgraders_validate_endpoint_works_on_the_student_view(view, tmp_path):
 def test_the_makefile_makes_the_student_view_before_lab_and_has_a_selfgrade_target():
     makefile = (ROOT / "Makefile").read_text()
     assert "lab: $(STAMP) $(STUDENT_VIEW)" in makefile
-    assert "-m autograder.selfgrade release" in makefile and "-m autograder.selfgrade grade" in makefile
+    assert "-m autograder.tools.selfgrade release" in makefile
+    assert "-m autograder.tools.selfgrade grade" in makefile
     assert "assignments/" in (ROOT / ".gitignore").read_text().splitlines()
     assert (COURSE / "nbgrader_config.py").exists()
 

@@ -8,7 +8,7 @@ of the user's server, so a course updated by rerunning install.sh reaches every 
 next start.
 
 The chapters (CHAPTERS: the read-only copy of the repository's notebooks/) go to ~/notebooks/ by
-:func:`cnncourse.handout.hand_out`, the rule ``python -m autograder.selfgrade release`` follows for
+:func:`cnncourse.handout.hand_out`, the rule ``python -m autograder.tools.selfgrade release`` follows for
 the assignments: a missing file is copied; a student's copy is never overwritten; when the course's
 version differs from the one the copy was made from (kept in ~/notebooks/.release/, hidden in the
 Lab), the new version goes beside the student's copy as ``<name>.release-<date>.ipynb``. A failure

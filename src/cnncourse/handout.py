@@ -4,7 +4,7 @@ The chapters (on the class hub) and the assignments (``make lab``) reach a stude
 file the student lacks is copied; a student's copy is never overwritten; when the course's version
 changes after the copy was made, the new version goes beside it as ``<name>.release-<date><suffix>``.
 What each copy was made from is kept under ``.release/`` (hidden in the Lab) to tell.
-``python -m autograder.selfgrade release`` hands out the assignments this way and
+``python -m autograder.tools.selfgrade release`` hands out the assignments this way and
 ``deploy/jupyterhub/singleuser.py`` the chapters.
 """
 

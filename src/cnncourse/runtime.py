@@ -11,6 +11,11 @@ Several modules ask these questions, so they are answered once, here. The traini
 - ``"quick"``: the tests' mode: a small subset (Fashion-MNIST when cached, else the offline
   digits; never a download), a few epochs.
 
+How long each notebook takes in each mode was measured once, on the course machine (2 CPU cores,
+no GPU), by ``benchmarks/bench_laptop_mode.py``; :data:`RUN_TIMES` is the one home of those
+figures: every notebook's first cell prints its line (:func:`expected_time`), the start page the
+whole table (:func:`run_time_table`), and a test checks that ``benchmarks/README.md`` shows the same.
+
 The module imports only the standard library, so anything may import it cheaply; IPython and
 torch are imported inside the functions that need them.
 """
@@ -28,7 +33,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["QUICK_ENV", "MODE_ENV", "MODES", "CourseMode", "quick_mode", "choose_mode", "course_mode",
-           "in_notebook", "default_device", "evaluation_mode"]
+           "in_notebook", "default_device", "evaluation_mode", "RunTime", "RUN_TIMES", "TIMED_ON",
+           "expected_time", "run_time_table"]
 
 QUICK_ENV = "CNNCOURSE_QUICK"
 MODE_ENV = "CNNCOURSE_MODE"
@@ -142,3 +148,102 @@ def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         for module, training in modes.items():
             module.training = training
+
+
+@dataclasses.dataclass(frozen=True)
+class RunTime:
+    """How long one notebook took, run top to bottom headless on the course machine (Section 7.6).
+
+    Attributes:
+        notebook: the file name without ``.ipynb``.
+        quick: minutes in quick mode (on the offline digits, as in CI).
+        laptop_digits: minutes in laptop mode on the offline digits (no Fashion-MNIST cache, no network).
+        laptop_fashion: minutes in laptop mode with a full-size Fashion-MNIST cache (60,000 training and
+            10,000 validation images); None for a notebook that trains on no dataset.
+        accuracy: the final validation accuracy of laptop mode on the offline digits; None for a
+            notebook that trains on no dataset.
+    """
+
+    notebook: str
+    quick: float
+    laptop_digits: float
+    laptop_fashion: float | None = None
+    accuracy: float | None = None
+
+
+TIMED_ON = "a 2-core CPU without a GPU"
+# Measured by benchmarks/bench_laptop_mode.py (benchmarks/README.md says when and how busy the
+# machine was). Book mode is not timed: the course machine has no GPU.
+RUN_TIMES: tuple[RunTime, ...] = (
+    RunTime("00_start_here", 0.1, 0.1),
+    RunTime("07_1_from_dense_to_conv", 0.3, 0.3),
+    RunTime("07_2_conv_for_images", 0.3, 0.3),
+    RunTime("07_3_padding_and_stride", 0.3, 0.3),
+    RunTime("07_4_channels", 0.1, 0.1),
+    RunTime("07_5_pooling", 0.2, 0.2),
+    RunTime("07_6_lenet", 0.3, 0.3, 2.5, 0.9),
+    RunTime("08_1_alexnet", 0.2, 0.2, 2.7, 0.9),
+    RunTime("08_2_vgg", 0.5, 0.5, 4.5, 0.9),
+    RunTime("08_3_nin", 0.3, 0.3, 4.2, 0.9),
+    RunTime("08_4_googlenet", 0.4, 0.4, 4.6, 0.9),
+    RunTime("08_5_batch_norm", 0.2, 0.2, 3.0, 0.9),
+    RunTime("08_6_resnet", 0.2, 0.2, 4.9, 0.9),
+)
+
+
+def _run_time(notebook: str) -> RunTime:
+    for entry in RUN_TIMES:
+        if entry.notebook == notebook:
+            return entry
+    names = ", ".join(entry.notebook for entry in RUN_TIMES)
+    raise ValueError(f"expected_time: no measured time for notebook {notebook!r}; expected one of {names}")
+
+
+def _minutes(minutes: float) -> str:
+    if minutes < 1:
+        return "under a minute"
+    whole = int(minutes + 0.5)  # half up: "about 5 minutes" for 4.5
+    return f"about {whole} minute{'s' if whole != 1 else ''}"
+
+
+def expected_time(notebook: str, mode: str | None = None) -> str:
+    """One line saying how long ``notebook`` takes in ``mode``, from :data:`RUN_TIMES` (Section 7.6).
+
+    Every notebook's first cell prints it, so a student knows before pressing Run All.
+
+    Args:
+        notebook: the file name without ``.ipynb``, e.g. ``"08_2_vgg"``.
+        mode: ``"book"``, ``"laptop"`` or ``"quick"``; None asks :func:`course_mode` (a notebook
+            that trains on no dataset takes the same time in every mode and never asks).
+
+    Raises:
+        ValueError: an unknown notebook or mode.
+    """
+    entry = _run_time(notebook)
+    source = f"on {TIMED_ON} (measured: benchmarks/README.md)"
+    if entry.laptop_fashion is None:
+        return f"{notebook}: {_minutes(max(entry.quick, entry.laptop_digits))} in any mode, {source}"
+    mode = course_mode() if mode is None else mode
+    if mode not in MODES:
+        raise ValueError(f"expected_time: mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "quick":
+        return f"quick mode: {_minutes(entry.quick)} {source}"
+    if mode == "laptop":
+        return (f"laptop mode: {_minutes(entry.laptop_fashion)} with Fashion-MNIST, "
+                f"{_minutes(entry.laptop_digits)} with the offline digits, {source}")
+    return (f"book mode: not timed (the course machine has no GPU); laptop mode takes "
+            f"{_minutes(entry.laptop_fashion)} {source}")
+
+
+def run_time_table() -> str:
+    """:data:`RUN_TIMES` as a printed table, minutes on :data:`TIMED_ON` (Section 7.6)."""
+    from cnncourse.tables import format_table
+
+    def shown(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    rows = [(e.notebook, shown(e.quick, ".1f"), shown(e.laptop_digits, ".1f"), shown(e.laptop_fashion, ".1f"),
+             shown(e.accuracy, ".3f")) for e in RUN_TIMES]
+    headers = ["notebook", "quick", "laptop, digits", "laptop, Fashion-MNIST", "accuracy (laptop, digits)"]
+    return (f"Minutes per notebook on {TIMED_ON}, top to bottom (book mode needs a GPU and was not timed):\n"
+            + format_table(headers, rows, align="<>>>>"))

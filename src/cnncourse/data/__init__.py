@@ -23,6 +23,7 @@ from cnncourse.data.loaders import (
     DATASETS,
     DIGITS_CLASSES,
     FASHION_MNIST_CLASSES,
+    QUICK_SUBSET,
     DatasetInfo,
     load_course_data,
     load_data,
@@ -35,6 +36,7 @@ from cnncourse.data.loaders import (
 __all__ = [
     "DATASETS",
     "DIGITS_CLASSES",
+    "QUICK_SUBSET",
     "FASHION_MNIST_CLASSES",
     "DatasetInfo",
     "text_labels",

@@ -37,6 +37,7 @@ from cnncourse.runtime import quick_mode
 __all__ = [
     "DATASETS",
     "DIGITS_CLASSES",
+    "QUICK_SUBSET",
     "FASHION_MNIST_CLASSES",
     "DatasetInfo",
     "text_labels",
@@ -56,7 +57,7 @@ _CLASSES = {"digits": DIGITS_CLASSES, "fashion-mnist": FASHION_MNIST_CLASSES}
 DIGITS_VAL_SIZE = 360  # 20% of 1,797, stratified; the remaining 1,437 are for training
 _DIGITS_SPLIT_SEED = 0  # fixed: every student sees the same split whatever seed they train with
 _DIGITS_MAX_VALUE = 16.0  # sklearn's digits count dark pixels in 4x4 blocks: 0..16
-_QUICK_SUBSET = (2048, 512)  # at most this many (train, validation) examples in quick mode
+QUICK_SUBSET = (2048, 512)  # at most this many (train, validation) examples in quick mode
 # Resizing a whole dataset up front costs memory (Fashion-MNIST at 224x224 would take 12 GB),
 # so above this size the loader resizes each batch as it is drawn instead.
 PRERESIZE_LIMIT_BYTES = 256 * 2**20
@@ -271,7 +272,7 @@ def load_course_data(batch_size: int, resize: int | Sequence[int] | None = None,
     """
     quick = quick_mode() if quick is None else bool(quick)
     if quick and subset is None:
-        subset = _QUICK_SUBSET
+        subset = QUICK_SUBSET
     folder = cache_dir()
     name, reason = "digits", ""
     if fashion_mnist_cached():

@@ -1,5 +1,8 @@
 """Interactive explorers for Sections 7.2, 7.3, 7.5 and 7.6.
 
+``conv_pointer`` is the one a student points at: an anywidget drawing (see
+:mod:`cnncourse.widgets.pointer`) inside sliders; the others redraw matplotlib figures.
+
 Each builder returns an ``ipywidgets.VBox`` subclass: make it the last expression of a cell
 (or ``display`` it) and move the sliders. Every number shown comes from
 :mod:`cnncourse.functional` (shapes, correlations, pooling), so an explorer can never
@@ -20,21 +23,58 @@ from torch import nn
 from .conv import ConvExplorer
 from .feature_maps import FeatureMapExplorer
 from .kernel import ConvKernelExplorer
+from .pointer import ConvPointer, as_pointer_image
 from .pooling import PoolingExplorer
 from .receptive_field import ReceptiveFieldExplorer
 
 __all__ = [
+    "conv_pointer",
     "conv_explorer",
     "kernel_explorer",
     "pooling_explorer",
     "receptive_field_explorer",
     "feature_map_explorer",
     "ConvExplorer",
+    "ConvPointer",
     "ConvKernelExplorer",
     "PoolingExplorer",
     "ReceptiveFieldExplorer",
     "FeatureMapExplorer",
 ]
+
+
+# The book's kernel of Section 7.2 on a small input whose numbers are easy to multiply.
+POINTER_X = (torch.arange(42, dtype=torch.float64).reshape(6, 7) % 5).tolist()
+POINTER_K = [[0.0, 1.0], [2.0, 3.0]]
+
+
+def conv_pointer(X: torch.Tensor | None = None, K: torch.Tensor | None = None, *,
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, transposed: bool = False,
+                 output_padding: int | tuple[int, int] = 0,
+                 flip: bool = False) -> ConvPointer:
+    """Point at a convolution: hover, click to pin, paint, play, copy the code (Sections 7.2-7.3).
+
+    Hover an output cell: the input window it reads, the weight on each input cell and the
+    multiply-sum appear. Hover an input cell: every output cell it feeds lights up, with how
+    many. A click pins either. Sliders set stride, padding, dilation and (for the transposed
+    convolution) output padding; "convolution" flips the kernel; "paint the input" turns the
+    mouse into a brush on the input grid. The code under the drawing reproduces the output
+    with PyTorch. The keywords set the sliders' starting values, as ``nn.Conv2d`` names them.
+
+    Args:
+        X: your input, a 2-D real tensor of at most 16 × 16 cells (default: a 6 × 7 grid of
+            small integers); it is copied, and painting changes the copy (``explorer.X``).
+        K: the kernel, a 2-D real tensor (default: the book's ``[[0, 1], [2, 3]]``).
+
+    Raises:
+        TypeError: X or K is not a real 2-D tensor, or a setting is not an int or a pair.
+        ValueError: X or K has more than 16 cells on a side, or a setting is out of range.
+    """
+    X = as_pointer_image("conv_pointer", "X", X, POINTER_X)
+    K = as_pointer_image("conv_pointer", "K", K, POINTER_K)
+    return ConvPointer(X, K, stride=stride, padding=padding, dilation=dilation, transposed=transposed,
+                       output_padding=output_padding, flip=flip)
 
 
 def conv_explorer() -> ConvExplorer:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder import mutants
 from autograder.course import cells, read, source_notebooks
-from autograder.regions import HIDDEN, leaks, region_lines, secret_lines, visible_text
-from autograder.students import Batch, Student, reference_answers
-from autograder.workspace import Workspace
+from autograder.gates import mutants
+from autograder.gates.regions import HIDDEN, leaks, region_lines, secret_lines, visible_text
+from autograder.gates.students import Batch, Student, reference_answers
+from autograder.gates.workspace import Workspace
 from cnncourse.grading.feedback import html_text
 
 __all__ = ["Plan", "Row", "plan", "evaluate"]
@@ -105,7 +105,7 @@ def _tamper_targets(order: list[tuple[str, list[str]]], solved: set[str]) -> lis
 
 
 def plan(ws: Workspace, assignment: str) -> Plan:
-    """Build the five students from the source notebooks and ``autograder/mutants/<ps>.py``."""
+    """Build the five students from the source notebooks and ``autograder/gates/mutants/<ps>.py``."""
     source = ws.course / "source"
     reference = reference_answers(assignment, source)
     spec = mutants.load(assignment)

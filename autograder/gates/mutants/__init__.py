@@ -1,6 +1,6 @@
 """Wrong answers that the hidden tests of each assignment must catch.
 
-``autograder/mutants/<ps>.py`` defines
+``autograder/gates/mutants/<ps>.py`` defines
 
 * ``MUTANTS: dict[str, dict[str, str]]``: mutant name -> {answer grade_id: the whole source of
   that cell as a student who made this mistake would write it}. Every other cell keeps the
@@ -34,17 +34,17 @@ class Spec:
 
 
 def load(assignment: str) -> Spec:
-    """Import ``autograder.mutants.<assignment>`` and check the shape of what it defines."""
+    """Import ``autograder.gates.mutants.<assignment>`` and check the shape of what it defines."""
     try:
-        module = importlib.import_module(f"autograder.mutants.{assignment}")
+        module = importlib.import_module(f"autograder.gates.mutants.{assignment}")
     except ModuleNotFoundError as error:
-        if error.name != f"autograder.mutants.{assignment}":
+        if error.name != f"autograder.gates.mutants.{assignment}":
             raise
-        missing = f"autograder/mutants/{assignment}.py is missing (define MUTANTS and PARTIAL)"
+        missing = f"autograder/gates/mutants/{assignment}.py is missing (define MUTANTS and PARTIAL)"
         raise SystemExit(missing) from None
     mutants = getattr(module, "MUTANTS", None)
     partial = getattr(module, "PARTIAL", None)
-    where = f"autograder/mutants/{assignment}.py"
+    where = f"autograder/gates/mutants/{assignment}.py"
     if not isinstance(mutants, dict) or not all(
         isinstance(name, str) and isinstance(cells, dict) and cells
         and all(isinstance(k, str) and isinstance(v, str) for k, v in cells.items())

@@ -1,13 +1,13 @@
 """Self-study: the student's copies of the assignments, and grading one's own copy (issue 11).
 
-``python -m autograder.selfgrade release`` writes the student form of every assignment (made by
+``python -m autograder.tools.selfgrade release`` writes the student form of every assignment (made by
 ``nbgrader generate_assignment`` in a temporary copy of the course: solutions and hidden tests
 removed) into ``assignments/<ps>/``, which git ignores. A student's existing copy is never
 touched: when the course publishes a changed release, it is written beside the student's copy as
 ``<name>.release-<date>.ipynb`` and the command says so.
 
-``python -m autograder.selfgrade grade ps1`` grades the student's copy with the hidden tests
-through the instructor's engine (:func:`autograder.grade.grade_assignment`) in a temporary
+``python -m autograder.tools.selfgrade grade ps1`` grades the student's copy with the hidden tests
+through the instructor's engine (:func:`autograder.engine.grade.grade_assignment`) in a temporary
 course, sandboxed where the sandbox works and unsandboxed otherwise (a student grading their own
 work needs a correct grade, not protection from themselves). It prints the score of every part
 and each failing test's message, never hidden test source, and writes the same report as
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
-from autograder.workspace import workspace
+from autograder.gates.workspace import workspace
 from cnncourse.handout import hand_out
 
 __all__ = ["STUDENT_VIEW", "HOW_YOU_COMPUTE", "Part", "release", "selfgrade", "how_you_compute",
@@ -105,14 +105,14 @@ def selfgrade(assignment: str, notebook: Path | None = None, course: Path = COUR
         notebook: the student's notebook (default: the only one in ``assignments/<assignment>/``).
         sandbox: isolate the student's code (default: when the sandbox works on this machine).
     """
-    from autograder.grade import Options, grade_assignment
-    from autograder.sandbox import unavailable_reason
+    from autograder.engine.grade import Options, grade_assignment
+    from autograder.engine.sandbox import unavailable_reason
 
     (source,) = source_notebooks(assignment, course / "source")
     notebook = Path(notebook) if notebook else STUDENT_VIEW / assignment / source.name
     if not notebook.is_file():
         raise SystemExit(f"selfgrade: no notebook {notebook}; run `make lab` (or `python -m "
-                         "autograder.selfgrade release`) to get your copy of the assignments first")
+                         "autograder.tools.selfgrade release`) to get your copy of the assignments first")
     if sandbox is None:
         sandbox = unavailable_reason() is None
     with workspace([assignment], course=course) as ws:
@@ -155,7 +155,7 @@ def format_report(assignment: str, parts: list[Part], note: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.selfgrade",
+    parser = argparse.ArgumentParser(prog="python -m autograder.tools.selfgrade",
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("release", help="write the student form of the assignments into assignments/")

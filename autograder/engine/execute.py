@@ -4,15 +4,15 @@
 ``python -m autograder grade`` (nbgrader's sanitising, checksums, cell restoration and
 ``SaveAutoGrades`` stay as they are). Differences from plain nbgrader:
 
-* the kernel runs in :mod:`autograder.sandbox` (or, when asked for, with limits only);
+* the kernel runs in :mod:`autograder.engine.sandbox` (or, when asked for, with limits only);
 * a cell that outlives its timeout is interrupted; when the kernel ignores the interrupt for
   ``kill_grace`` seconds it is killed. A kernel that dies (``os._exit``, a segfault, the memory
   limit) or is killed costs only that cell: a fresh kernel replays the earlier setup, answer and
   ordinary cells (never the one that killed it, never a test cell) and grading goes on;
 * a wall limit per notebook; outputs of every kind are capped in bytes of JSON per cell and per
-  notebook (:mod:`autograder.caps`), display updates included; widgets' messages are ignored;
-* kernels inherit no file but ``/dev/null`` and a pipe the grader drains (:mod:`autograder.kernel_io`);
-* test cells run in a second, clean kernel that never runs student code (:mod:`autograder.split`).
+  notebook (:mod:`autograder.engine.caps`), display updates included; widgets' messages are ignored;
+* kernels inherit no file but ``/dev/null`` and a pipe the grader drains (:mod:`autograder.engine.kernel_io`);
+* test cells run in a second, clean kernel that never runs student code (:mod:`autograder.engine.split`).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode, default
 
-from autograder.caps import CappedOutputs, OutputBudget
-from autograder.files import copy_regular_files
-from autograder.kernel_io import KernelOutput
-from autograder.names import is_setup_cell, is_test_cell
-from autograder.sandbox import (
+from autograder.engine.caps import CappedOutputs, OutputBudget
+from autograder.engine.files import copy_regular_files
+from autograder.engine.kernel_io import KernelOutput
+from autograder.engine.names import is_setup_cell, is_test_cell
+from autograder.engine.sandbox import (
     ENV_VAR,
     KERNEL_NAME,
     KERNELS_PER_TASK,
@@ -48,7 +48,7 @@ from autograder.sandbox import (
     Sandbox,
     write_kernel_spec,
 )
-from autograder.split import KERNEL_ARGUMENTS, CleanTests, StudentKernelLost
+from autograder.engine.split import KERNEL_ARGUMENTS, CleanTests, StudentKernelLost
 
 __all__ = ["SandboxedExecute", "KernelKilled"]
 
@@ -129,7 +129,7 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             ENV_VAR: box.to_env(),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         }
 
     def _seal(self, ipc_dir: str) -> None:

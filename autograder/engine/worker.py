@@ -1,14 +1,14 @@
 """A grading worker: autogrades one submission at a time in a private course copy.
 
-``python -m autograder.worker`` reads one JSON task per line on stdin and answers one JSON line
+``python -m autograder.engine.worker`` reads one JSON task per line on stdin and answers one JSON line
 per task on its original stdout (nbgrader's log goes to stderr, every line clipped). A task with
 ``"warm": true`` comes first: the worker starts its test kernel the way grading will and answers
-``{"problem": ""}`` or why that kernel cannot start (:func:`autograder.startup.warm_up`). A task
+``{"problem": ""}`` or why that kernel cannot start (:func:`autograder.engine.startup.warm_up`). A task
 names the assignment, the student, the submitted folder, a private folder, the template gradebook
-and the options; the answer carries the scores (:func:`autograder.gradebook.read_scores`), a status
+and the options; the answer carries the scores (:func:`autograder.engine.gradebook.read_scores`), a status
 and notes.
 The worker imports nbgrader once and runs its ``Autograde`` converter in-process, with
-:class:`autograder.execute.SandboxedExecute` in place of nbgrader's Execute step.
+:class:`autograder.engine.execute.SandboxedExecute` in place of nbgrader's Execute step.
 :class:`WorkerProcess` is the parent's handle on one such process.
 """
 
@@ -31,8 +31,8 @@ from pathlib import Path
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.course import read
-from autograder.files import copy_regular_files
-from autograder.sanitize import clean_file
+from autograder.engine.files import copy_regular_files
+from autograder.engine.sanitize import clean_file
 
 __all__ = ["grade_task", "task_config", "check_notebooks", "clean_notebooks", "WorkerProcess", "main",
            "MAX_LOG_LINE"]
@@ -90,7 +90,7 @@ def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], 
 
 
 def clean_notebooks(folder: Path) -> list[str]:
-    """Clean every notebook of the private copy ``folder`` before it is graded (:mod:`autograder.sanitize`).
+    """Clean every notebook of the private copy ``folder`` before grading (:mod:`autograder.engine.sanitize`).
 
     Runs after :func:`check_notebooks`: what is left parses. A notebook that still cannot be cleaned
     is removed (nbgrader scores it zero as missing). Returns notes for the instructor.
@@ -111,7 +111,7 @@ def task_config(task: dict, course: Path) -> Config:
     """nbgrader's configuration for ``task`` in the private course copy ``course``."""
     from nbgrader.preprocessors import Execute
 
-    from autograder.execute import SandboxedExecute
+    from autograder.engine.execute import SandboxedExecute
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(task["config_dir"])).load_config()
     config.CourseDirectory.root = str(course)
@@ -187,7 +187,7 @@ def grade_task(task: dict) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    from autograder.gradebook import read_scores
+    from autograder.engine.gradebook import read_scores
 
     start = time.perf_counter()
     private = Path(task["private"])
@@ -234,14 +234,14 @@ def grade_task(task: dict) -> dict:
 
 
 class WorkerProcess:
-    """One ``python -m autograder.worker`` process in its own session (so Ctrl-C reaches only us)."""
+    """One ``python -m autograder.engine.worker`` process in its own session (so Ctrl-C reaches only us)."""
 
     def __init__(self, slot: int, log: Path) -> None:
         self.slot = slot
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), PYTHONUNBUFFERED="1")
         self.log = log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker"],
+            [sys.executable, "-m", "autograder.engine.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -308,12 +308,12 @@ def main() -> None:
         handler.addFilter(_ClippedLines())
     import nbgrader.converters  # noqa: F401  (about 1 s: paid while the parent prepares, not per task)
 
-    import autograder.execute  # noqa: F401
+    import autograder.engine.execute  # noqa: F401
     for line in sys.stdin:
         if line.strip():
             task = json.loads(line)
             if task.get("warm"):
-                from autograder.startup import warm_up
+                from autograder.engine.startup import warm_up
 
                 answers.write(json.dumps(warm_up(task)) + "\n")
             else:

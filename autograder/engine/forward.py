@@ -1,4 +1,4 @@
-"""Forwarding the clean test kernel's requests to the student kernel (see :mod:`autograder.split`).
+"""Forwarding the clean test kernel's requests to the student kernel (see :mod:`autograder.engine.split`).
 
 A stand-in in the test kernel asks through ``input()``; :meth:`StudentRequests._serve_requests`
 reads those requests from the test kernel's stdin channel, runs
@@ -32,7 +32,7 @@ class StudentKernelLost(RuntimeError):
 
 
 class StudentRequests:
-    """Mixin: the requests half of :class:`autograder.split.CleanTests`."""
+    """Mixin: the requests half of :class:`autograder.engine.split.CleanTests`."""
 
     # ------------------------------------------------------------------ requests
     async def _serve_requests(self) -> None:
@@ -67,7 +67,7 @@ class StudentRequests:
 
     def _show_student_output(self, text: str) -> None:
         """What the student's code printed while a test used it, in the test cell (capped in bytes
-        of JSON with everything else of that cell: :class:`autograder.caps.OutputBudget`)."""
+        of JSON with everything else of that cell: :class:`autograder.engine.caps.OutputBudget`)."""
         text = text.strip("\n")
         if not text or self._test_cell is None:
             return

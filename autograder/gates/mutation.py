@@ -1,6 +1,6 @@
 """``python -m autograder mutants``: every known wrong answer must lose points.
 
-Each mutant of ``autograder/mutants/<ps>.py`` becomes a synthetic student whose answers are the
+Each mutant of ``autograder/gates/mutants/<ps>.py`` becomes a synthetic student whose answers are the
 reference solution except for the mutated cells. A ``solution`` control student is graded in
 the same run: when it does not get full marks, the mutants' results mean nothing and the
 command fails.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder import mutants
-from autograder.students import Batch, Student, reference_answers
-from autograder.workspace import Workspace
+from autograder.gates import mutants
+from autograder.gates.students import Batch, Student, reference_answers
+from autograder.gates.workspace import Workspace
 
 __all__ = ["PREFIX", "Row", "mutant_students", "evaluate"]
 

@@ -1,4 +1,4 @@
-"""Test cells in a clean kernel: the half of :class:`autograder.execute.SandboxedExecute` that does it.
+"""Test cells in a clean kernel: the half of :class:`autograder.engine.execute.SandboxedExecute` that does it.
 
 A submission's answer cells run in the *student kernel*; its test cells run in a second sandboxed
 *test kernel* that only ever runs the instructor's setup cells (restored by nbgrader) and test
@@ -25,10 +25,10 @@ from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from autograder.caps import MAX_TEXT, clip
-from autograder.forward import StudentKernelLost, StudentRequests
-from autograder.kernel_io import KernelOutput
-from autograder.names import free_names, is_setup_cell, run_first
+from autograder.engine.caps import MAX_TEXT, clip
+from autograder.engine.forward import StudentKernelLost, StudentRequests
+from autograder.engine.kernel_io import KernelOutput
+from autograder.engine.names import free_names, is_setup_cell, run_first
 
 __all__ = ["CleanTests", "StudentKernelLost", "TEST_UID_BASE", "KERNEL_ARGUMENTS"]
 

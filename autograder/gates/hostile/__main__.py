@@ -1,4 +1,4 @@
-"""``python -m autograder.hostile [--plain] [--timeout S] [--skip NAME ...] [ASSIGNMENT]``: grade the corpus.
+"""``python -m autograder.gates.hostile [--plain] [--timeout S] [--skip NAME ...] [PS]``: grade the corpus.
 
 Prints, for every submission, its fair grade (the honest twin's score, graded alone in a first
 batch), the points it must keep (runaway cases) and what it got. ``--plain`` grades with plain
@@ -10,17 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autograder.hostile.corpus import cases
-from autograder.hostile.run import fair, grade_engine, grade_plain, listener, outcomes, prepare
+from autograder.gates.hostile.corpus import cases
+from autograder.gates.hostile.run import fair, grade_engine, grade_plain, listener, outcomes, prepare
+from autograder.gates.workspace import workspace
 from autograder.table import format_table
-from autograder.workspace import workspace
 
 # Unbounded by anything on a grader without a sandbox: never run them with --plain on a shared machine.
 UNSAFE_PLAIN = ("h-memory-bomb", "h-fork-bomb", "h-kill-grader")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.hostile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder.gates.hostile",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="ps1")
     parser.add_argument("--plain", action="store_true", help="grade with plain nbgrader autograde")
     parser.add_argument("--timeout", type=int, default=10, help="per-cell time limit (default 10 s)")

@@ -21,8 +21,8 @@ from tqdm import tqdm
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.course import COURSE, cells, read, source_notebooks
-from autograder.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
-from autograder.workspace import Workspace, workspace
+from autograder.gates.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
+from autograder.gates.workspace import Workspace, workspace
 
 __all__ = ["QUIET_LINE", "Step", "convention_problems", "validate_assignment", "run"]
 

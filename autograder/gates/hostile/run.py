@@ -16,10 +16,10 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import ROOT
-from autograder.grade import STATE
-from autograder.hostile.corpus import Case, Context, floor, test_order_of, twins, write
-from autograder.students import Student
-from autograder.workspace import NbgraderFailed, Workspace, tools_on_path
+from autograder.engine.grade import STATE
+from autograder.gates.hostile.corpus import Case, Context, floor, test_order_of, twins, write
+from autograder.gates.students import Student
+from autograder.gates.workspace import NbgraderFailed, Workspace, tools_on_path
 
 TARGET = "HOSTILE_TARGET"  # the marker file that attacks.FIND_COURSES looks for before writing
 
@@ -80,7 +80,7 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 def prepare(ws: Workspace, assignment: str, hostile: list[Case], port: int) -> dict[str, Student]:
     """Release ``assignment`` in ``ws`` and write its honest and hostile submissions."""
     marker = ws.course / TARGET
-    if not marker.exists():  # write attacks of autograder.hostile aim only at this course copy
+    if not marker.exists():  # write attacks of autograder.gates.hostile aim only at this course copy
         marker.write_text(secrets.token_hex(8))
     ws.nbgrader("generate_assignment", assignment, "--force")
     honest = twins(ws, assignment)

@@ -19,10 +19,10 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder.course import cells, read, source_notebooks
-from autograder.grade import Options, grade_assignment
-from autograder.regions import reference_source
-from autograder.sandbox import unavailable_reason
-from autograder.workspace import NbgraderFailed, Workspace, tools_on_path
+from autograder.engine.grade import Options, grade_assignment
+from autograder.engine.sandbox import unavailable_reason
+from autograder.gates.regions import reference_source
+from autograder.gates.workspace import NbgraderFailed, Workspace, tools_on_path
 
 __all__ = ["Student", "Result", "Batch", "reference_answers", "answer_ids", "grade"]
 

@@ -1,6 +1,6 @@
 """The sandbox a submission's kernel runs in (bubblewrap namespaces, an unprivileged uid, rlimits).
 
-A kernel spec written by :func:`write_kernel_spec` starts ``python -m autograder.sandbox -f
+A kernel spec written by :func:`write_kernel_spec` starts ``python -m autograder.engine.sandbox -f
 {connection_file}``. That launcher reads its :class:`Sandbox` from the ``AUTOGRADER_SANDBOX``
 environment variable, sets the rlimits and replaces itself with ``bwrap``, so killing the kernel
 process kills the whole sandbox (its pid namespace dies with it). Inside:
@@ -280,7 +280,7 @@ def unavailable_reason() -> str | None:
 def write_kernel_spec(folder: Path) -> Path:
     """Write the grading kernel spec into ``folder/<KERNEL_NAME>``; return ``folder``."""
     spec = {
-        "argv": [interpreter(), "-m", "autograder.sandbox", "-f", "{connection_file}"],
+        "argv": [interpreter(), "-m", "autograder.engine.sandbox", "-f", "{connection_file}"],
         "display_name": "cnncourse grading (sandboxed)",
         "language": "python",
         "interrupt_mode": "message",  # signals cannot reach a kernel in its own session
@@ -308,11 +308,11 @@ def apply_limits(limits: Limits) -> None:
 def _launch(argv: list[str]) -> None:
     """Kernel spec entry point: ``-f CONNECTION_FILE [KERNEL ARGS]``; becomes the kernel."""
     if len(argv) < 2 or argv[0] != "-f" or ENV_VAR not in os.environ:
-        raise SystemExit(f"autograder.sandbox: expected -f CONNECTION_FILE and ${ENV_VAR}, got {argv}")
+        raise SystemExit(f"autograder.engine.sandbox: expected -f CONNECTION_FILE and ${ENV_VAR}, got {argv}")
     box = Sandbox.from_env(os.environ[ENV_VAR])
     connection = Path(argv[1]).resolve()
     if not connection.is_relative_to(box.ipc_dir):
-        raise SystemExit(f"autograder.sandbox: connection file {connection} is not in {box.ipc_dir}")
+        raise SystemExit(f"autograder.engine.sandbox: connection file {connection} is not in {box.ipc_dir}")
     kernel = [interpreter(), "-m", "ipykernel_launcher", "-f", str(connection), *argv[2:]]
     if box.isolate:
         if os.geteuid() == 0:

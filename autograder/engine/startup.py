@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder.sandbox import interpreter, run_uid
+from autograder.engine.sandbox import interpreter, run_uid
 
 __all__ = ["StartupFailed", "unreachable", "warm_task", "warm_up", "check_started", "WARM_TIMEOUT"]
 
@@ -45,8 +45,8 @@ def warm_task(assignment: str, course: Path, isolate: bool, readonly: list[str],
 
 def warm_up(task: dict) -> dict:
     """In a worker: start its test kernel as grading will and keep it. ``{"problem": reason or ""}``."""
-    from autograder.execute import SandboxedExecute
-    from autograder.worker import MAX_LOG_LINE, task_config
+    from autograder.engine.execute import SandboxedExecute
+    from autograder.engine.worker import MAX_LOG_LINE, task_config
 
     private = Path(task["private"])
     shutil.rmtree(private, ignore_errors=True)

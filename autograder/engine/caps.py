@@ -9,7 +9,7 @@ Outputs that decide a grade are never dropped, only shrunk to a short stub when 
 nbgrader scores a test cell 0 when it holds an error or anything on stderr, and reads partial
 credit from a result's ``text/plain``. A stdout stream or a display that does not fit is dropped;
 the cell then says how many bytes were dropped (:meth:`OutputBudget.note`). :class:`CappedOutputs`
-puts nbclient's output hooks of :class:`autograder.execute.SandboxedExecute` on that budget.
+puts nbclient's output hooks of :class:`autograder.engine.execute.SandboxedExecute` on that budget.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import mutants
 from autograder.course import SOURCE, cells, read, source_notebooks
-from autograder.hostile import attacks as A
-from autograder.students import Student, _write_submissions, reference_answers
-from autograder.workspace import Workspace
+from autograder.gates import mutants
+from autograder.gates.hostile import attacks as A
+from autograder.gates.students import Student, _write_submissions, reference_answers
+from autograder.gates.workspace import Workspace
 
 __all__ = ["Context", "Case", "twins", "cases", "write", "test_order_of", "floor"]
 
@@ -55,7 +55,7 @@ class Case:
         attack: one line saying what it does.
         code: (answer grade_id, code, where) with where ``"before"``, ``"after"`` or
             ``"instead"`` of the twin's source of that cell.
-        tamper: :class:`autograder.students.Student` tampering of test cells.
+        tamper: :class:`autograder.gates.students.Student` tampering of test cells.
         notebook: rewrites each written notebook (a str return is written as raw text).
         folder: changes the written submission folder (files, links, deletions).
         runaway: grade_id of the cell whose execution never ends or kills the kernel.

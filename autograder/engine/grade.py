@@ -1,15 +1,15 @@
 """``python -m autograder grade ASSIGNMENT``: every submission, N at a time, sandboxed, resumable.
 
 The parent process finds the submissions under ``<course>/submitted/<student>/<assignment>``,
-hands them to N long-lived workers (:mod:`autograder.worker`; each autogrades in a private
+hands them to N long-lived workers (:mod:`autograder.engine.worker`; each autogrades in a private
 course copy with its own SQLite gradebook and its own sandbox uid), and alone writes the course's
-gradebook (:mod:`autograder.gradebook`; SQLite or PostgreSQL through nbgrader's ``db_url``) and
+gradebook (:mod:`autograder.engine.gradebook`; SQLite or PostgreSQL through nbgrader's ``db_url``) and
 ``<course>/autograded/``. What it graded is remembered in ``<course>/.autograder/<assignment>/``
 (a fingerprint of each submitted folder), so a second run, or a run after an interrupted one,
 grades only what is new or changed; ``force`` regrades everything.
 
 Start-up problems are said once, before any submission: every worker first starts its test kernel
-exactly as grading will (:mod:`autograder.startup`); when one cannot, the run stops with
+exactly as grading will (:mod:`autograder.engine.startup`); when one cannot, the run stops with
 the kernel's own words (:class:`StartupFailed`) instead of failing every student.
 """
 
@@ -31,10 +31,10 @@ from pathlib import Path
 from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
-from autograder import gradebook
 from autograder.course import COURSE, read
-from autograder.files import copy_regular_files, regular_files
-from autograder.sandbox import (
+from autograder.engine import gradebook
+from autograder.engine.files import copy_regular_files, regular_files
+from autograder.engine.sandbox import (
     MAX_WORKERS,
     Limits,
     SandboxUnavailable,
@@ -42,8 +42,8 @@ from autograder.sandbox import (
     run_uid,
     unavailable_reason,
 )
-from autograder.startup import StartupFailed, check_started, warm_task
-from autograder.worker import WorkerProcess
+from autograder.engine.startup import StartupFailed, check_started, warm_task
+from autograder.engine.worker import WorkerProcess
 
 __all__ = ["Outcome", "Options", "StartupFailed", "grade_assignment", "grade_course", "submissions",
            "fingerprint", "STATE"]

@@ -16,7 +16,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from autograder.workspace import tools_on_path
+from autograder.gates.workspace import tools_on_path
 
 __all__ = ["make_template", "read_scores", "record", "has_submission", "max_score"]
 
