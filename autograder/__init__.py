@@ -3,8 +3,9 @@
 Commands (run from the repository root):
 
 * ``grade PS``  grades the course's real submissions (``course/submitted/<student>/PS``) into
-  its gradebook: sandboxed, N at a time, resumable (:mod:`autograder.engine.grade`). Options
-  ``--workers N``, ``--students ID ...``, ``--force``, ``--no-sandbox``. Exit status 1 when a
+  its gradebook: sandboxed, on Dask workers, resumable (:mod:`autograder.engine.client`). Options
+  ``--workers N`` (local worker processes), ``--scheduler ADDRESS`` (a Dask cluster's scheduler),
+  ``--students ID ...``, ``--force``, ``--no-sandbox``. Exit status 1 when a
   submission could not be graded, 2 when the sandbox is unavailable or no grading kernel can
   start (said once, before grading).
 

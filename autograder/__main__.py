@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from autograder.course import COURSE, assignments
-from autograder.engine.grade import Options, grade_assignment
+from autograder.engine.client import Options, grade_assignment
 from autograder.engine.sandbox import SandboxUnavailable
 from autograder.engine.startup import StartupFailed
 from autograder.gates.workspace import NbgraderFailed, workspace
@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                              f"Execute.timeout; the other commands: {DEFAULT_TIMEOUT})")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="grade: submissions graded at once (default: the number of cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade: on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT or "
+                             "tls://HOST:PORT; default: the course config's c.Grading.scheduler, else "
+                             "--workers local processes)")
     parser.add_argument("--students", nargs="+", metavar="ID", help="grade: only these students")
     parser.add_argument("--force", action="store_true", help="grade: regrade submissions graded before")
     parser.add_argument("--no-sandbox", action="store_true",
@@ -78,7 +82,7 @@ def _grade_command(args: argparse.Namespace) -> int:
         print("grade: name the assignment(s), e.g. `python -m autograder grade ps1`", file=sys.stderr)
         return 2
     options = Options(workers=args.workers, students=args.students, force=args.force,
-                      sandbox=not args.no_sandbox, timeout=args.timeout)
+                      sandbox=not args.no_sandbox, timeout=args.timeout, scheduler=args.scheduler)
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs with your rights and sees your files "
               "(only the resource limits apply)", file=sys.stderr)

@@ -1,10 +1,13 @@
-"""The gradebook on a real PostgreSQL server (nbgrader's ``db_url``), graded with 2 workers.
+"""Grading across machines (issue 20), on loopback: a Dask scheduler and two workers started as
+separate commands (``dask scheduler``, ``dask worker``), over TLS, into a real PostgreSQL gradebook.
 
-The test starts its own server (Debian's ``postgresql``, which ``.ci/run`` installs) in a
-temporary folder on 127.0.0.1 and a free port, grades a small ps1 batch (correct, wrong,
-blank and a hostile submission) with ``python -m autograder grade --workers 2``, checks the
-rows and scores equal those of the same batch graded into SQLite, then stops the server and
-checks that none of its processes is left.
+The test makes a certificate authority and one certificate with ``openssl``, starts its own
+PostgreSQL server (Debian's ``postgresql``, which ``.ci/run`` installs) in a temporary folder on
+127.0.0.1 and a free port, then a ``tls://`` scheduler and two workers, each in its own temporary
+folder that is not the course: they get the submissions only through their tasks. A small ps1
+batch (correct, wrong, blank and hostile submissions) is graded with ``python -m autograder grade``
+on that cluster into PostgreSQL, and the same batch with the default LocalCluster into SQLite:
+rows and cell scores must be equal. Afterwards no process of the server or the cluster is left.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import ROOT
 from autograder.gates.hostile.corpus import cases
 from autograder.gates.hostile.run import Batch, grade_engine, listener, outcomes, prepare
 from autograder.gates.workspace import workspace
@@ -101,13 +106,82 @@ def postgres_url() -> Iterator[str]:
         assert not left, f"PostgreSQL processes {left} outlived the server"
 
 
-def _graded(db_url: str | None) -> Batch:
-    """The small batch graded into ``db_url`` (None: the course copy's SQLite gradebook)."""
+def _certificates(folder: Path) -> dict[str, str]:
+    """A throw-away certificate authority and one certificate for 127.0.0.1 signed by it."""
+    folder.mkdir()
+    ca, key, cert = folder / "ca.pem", folder / "node.key", folder / "node.pem"
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl = shutil.which("openssl") or pytest.fail("openssl is missing: install Debian's openssl "
+                                                      "(.ci/run does)")
+    for command in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", str(ca), "-days", "2",
+         "-subj", "/CN=cnncourse test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", "node.csr",
+         "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", "node.csr", "-CA", str(ca), "-CAkey", "ca.key", "-CAcreateserial", "-out",
+         str(cert), "-days", "2", "-extfile", "san.cnf"],
+    ):
+        subprocess.run([openssl, *command], cwd=folder, check=True, capture_output=True)
+    return {"tls_ca_file": str(ca), "tls_cert": str(cert), "tls_key": str(key)}
+
+
+@pytest.fixture(scope="module")
+def tls_cluster() -> Iterator[dict[str, str]]:
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 over TLS, each in its own
+    temporary folder; yields the course config's ``c.Grading`` settings."""
+    from distributed import Client
+    from distributed.security import Security
+
+    root = Path(tempfile.mkdtemp(prefix="cnncourse-dask-"))
+    tls = _certificates(root / "tls")
+    flags = ["--tls-ca-file", tls["tls_ca_file"], "--tls-cert", tls["tls_cert"], "--tls-key", tls["tls_key"]]
+    address = f"tls://127.0.0.1:{_free_port()}"
+    dask = str(Path(sys.executable).parent / "dask")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # the same environment: the grader's code importable
+    processes = []
+    try:
+        (root / "scheduler").mkdir()
+        processes.append(subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+             "--protocol", "tls", "--no-dashboard", *flags], cwd=root / "scheduler", env=env,
+            stdout=subprocess.DEVNULL, stderr=(root / "scheduler.log").open("w")))
+        for n in range(2):
+            folder = root / f"w{n}"
+            folder.mkdir()
+            processes.append(subprocess.Popen(
+                [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                 "--no-dashboard", "--memory-limit", "0", "--local-directory", str(folder), *flags],
+                cwd=folder, env=dict(env, TMPDIR=str(folder)), stdout=subprocess.DEVNULL,
+                stderr=(root / f"w{n}.log").open("w")))
+        security = Security(tls_ca_file=tls["tls_ca_file"], tls_client_cert=tls["tls_cert"],
+                            tls_client_key=tls["tls_key"], require_encryption=True)
+        with Client(address, security=security, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+            assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])
+        yield {"scheduler": address, **tls}
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        left = _processes_using(root)
+        shutil.rmtree(root, ignore_errors=True)
+        assert not left, f"Dask processes {left} outlived the cluster"
+
+
+def _graded(db_url: str | None, grading: dict[str, str] | None = None) -> Batch:
+    """The small batch graded into ``db_url`` (None: the course copy's SQLite gradebook), on the
+    cluster ``grading`` names (None: the default LocalCluster of 2 workers)."""
     hostile = [c for c in cases("ps1") if c.name in HOSTILE]
     with listener() as (port, _), workspace(["ps1"], timeout=15) as ws:
-        if db_url is not None:
-            with (ws.course / "nbgrader_config.py").open("a") as config:
+        with (ws.course / "nbgrader_config.py").open("a") as config:
+            if db_url is not None:
                 config.write(f"c.CourseDirectory.db_url = {db_url!r}\n")
+            for name, value in (grading or {}).items():
+                config.write(f"c.Grading.{name} = {value!r}\n")
         honest = prepare(ws, "ps1", hostile, port)
         names = [*honest, *(c.name for c in hostile)]
         code, log = grade_engine(ws, "ps1", 2)
@@ -115,8 +189,14 @@ def _graded(db_url: str | None) -> Batch:
 
 
 @pytest.fixture(scope="module")
-def both(postgres_url: str) -> tuple[Batch, Batch]:
-    return _graded(postgres_url), _graded(None)
+def both(postgres_url: str, tls_cluster: dict[str, str]) -> tuple[Batch, Batch]:
+    return _graded(postgres_url, tls_cluster), _graded(None)
+
+
+def test_the_cluster_graded_over_tls_and_the_local_run_did_not(both, tls_cluster):
+    cluster, local = both
+    assert f"the Dask cluster at {tls_cluster['scheduler']}" in cluster.log, cluster.log[-2000:]
+    assert "2 local Dask worker process(es)" in local.log, local.log[-2000:]
 
 
 def test_every_submission_has_a_postgres_row(both):

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "system-requirements"
-EVERYTHING = ("chromium", "postgresql", "bubblewrap", "python3-venv", "npm")
+EVERYTHING = ("chromium", "postgresql", "bubblewrap", "openssl", "python3-venv", "npm")
 
 
 def _stub(path: Path, body: str) -> None:
@@ -51,6 +51,8 @@ class FakeMachine:
             _stub(self.root / "usr/lib/postgresql/15/bin/initdb", "exit 0")
         if "bubblewrap" in present:
             _stub(self.bin / "bwrap", "exit 0")
+        if "openssl" in present:
+            _stub(self.bin / "openssl", "exit 0")
         _stub(self.root / "usr/bin/python3", "exit 0" if "python3-venv" in present else "exit 1")
         if "npm" in present:
             _stub(self.bin / "npm", "exit 0")
@@ -80,7 +82,7 @@ def test_each_missing_requirement_is_named_by_its_debian_package(tmp_path, absen
 
 
 def test_without_root_or_sudo_one_message_lists_every_missing_package_and_the_install_command(tmp_path):
-    machine = FakeMachine(tmp_path, present=["postgresql", "npm"], uid=1000, sudo="password")
+    machine = FakeMachine(tmp_path, present=["postgresql", "openssl", "npm"], uid=1000, sudo="password")
     run = machine.run()
     assert run.returncode == 1 and run.stdout == ""
     assert "which are missing: chromium bubblewrap python3-venv" in run.stderr
@@ -91,7 +93,7 @@ def test_without_root_or_sudo_one_message_lists_every_missing_package_and_the_in
 
 
 def test_as_root_on_debian_it_updates_then_installs_exactly_what_is_missing(tmp_path):
-    machine = FakeMachine(tmp_path, present=["chromium", "postgresql", "python3-venv"], uid=0)
+    machine = FakeMachine(tmp_path, present=["chromium", "postgresql", "openssl", "python3-venv"], uid=0)
     run = machine.run()
     assert machine.apt_calls() == [
         "apt-get update -q DEBIAN_FRONTEND=",
@@ -101,7 +103,8 @@ def test_as_root_on_debian_it_updates_then_installs_exactly_what_is_missing(tmp_
 
 
 def test_with_passwordless_sudo_it_installs_through_sudo(tmp_path):
-    machine = FakeMachine(tmp_path, present=["postgresql", "bubblewrap", "python3-venv", "npm"], uid=1000,
+    machine = FakeMachine(tmp_path, present=["postgresql", "bubblewrap", "openssl", "python3-venv", "npm"],
+                          uid=1000,
                           sudo="passwordless")
     machine.run()
     assert machine.apt_calls() == [
@@ -111,7 +114,7 @@ def test_with_passwordless_sudo_it_installs_through_sudo(tmp_path):
 
 
 def test_off_debian_even_root_gets_the_message_instead_of_an_install(tmp_path):
-    present = ["chromium", "postgresql", "bubblewrap", "npm"]
+    present = ["chromium", "postgresql", "bubblewrap", "openssl", "npm"]
     run = FakeMachine(tmp_path, present=present, uid=0, apt=False).run()
     assert run.returncode == 1 and "which are missing: python3-venv" in run.stderr
 

@@ -7,7 +7,8 @@ import shutil
 import stat
 from pathlib import Path
 
-__all__ = ["MAX_FILES", "MAX_BYTES", "regular_files", "copy_regular_files"]
+__all__ = ["MAX_FILES", "MAX_BYTES", "regular_files", "copy_regular_files", "read_regular_files",
+           "write_files"]
 
 SKIP = (".ipynb_checkpoints", "__pycache__")
 MAX_FILES = 500  # beyond this, only the notebooks and timestamp.txt of a submission are used
@@ -53,3 +54,30 @@ def copy_regular_files(source: Path, target: Path) -> list[str]:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / relative, target / relative, follow_symlinks=False)
     return notes
+
+
+def read_regular_files(source: Path, skip_suffix: str = "") -> tuple[dict[str, bytes], list[str]]:
+    """What :func:`regular_files` allows from ``source``, as relative POSIX path -> bytes, and its notes.
+
+    Args:
+        skip_suffix: leave out files ending so (e.g. ``".ipynb"`` for an assignment's data files).
+    """
+    files, notes = regular_files(source)
+    return {relative.as_posix(): (source / relative).read_bytes() for relative in files
+            if not (skip_suffix and relative.name.endswith(skip_suffix))}, notes
+
+
+def write_files(files: dict[str, bytes], target: Path) -> None:
+    """Write ``files`` (relative POSIX path -> bytes) under ``target``, which is created.
+
+    Raises:
+        ValueError: a path is absolute or climbs out of ``target``.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    for relative, data in files.items():
+        path = (target / relative).resolve()
+        if Path(relative).is_absolute() or not path.is_relative_to(root) or path == root:
+            raise ValueError(f"write_files: {relative!r} is not a path inside {target}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from autograder.gates.workspace import tools_on_path
 
-__all__ = ["make_template", "read_scores", "record", "has_submission", "max_score"]
+__all__ = ["make_template", "read_scores", "record", "has_submission", "max_score", "cell_maxima"]
 
 
 def _nbgrader() -> tuple:
@@ -192,3 +192,12 @@ def max_score(db_url: str, course_id: str, assignment: str) -> float:
     tools_on_path()
     with Gradebook(db_url, course_id) as gb:
         return float(gb.find_assignment(assignment).max_score)
+
+
+def cell_maxima(db_url: str, course_id: str, assignment: str) -> dict[str, dict[str, float]]:
+    """notebook -> graded cell (grade and task cells) -> its maximum score: what a result may claim."""
+    Gradebook = _nbgrader()[0]
+    tools_on_path()
+    with Gradebook(db_url, course_id) as gb:
+        return {nb.name: {cell.name: float(cell.max_score) for cell in [*nb.grade_cells, *nb.task_cells]}
+                for nb in gb.find_assignment(assignment).notebooks}

@@ -1,23 +1,22 @@
 """Start-up problems are said once, before grading (issue 17).
 
-Before the batch, ``grade`` sends each worker a *warm-up* task (:func:`warm_task`): the worker
-starts its test kernel exactly as grading will (launcher, bubblewrap, the read-only paths, the
-course's limits, the interpreter at its real path) and imports the grading library in it
-(:func:`warm_up`); that kernel is then kept for its first notebook, so the check costs no extra
-kernel. When a kernel cannot start (a path the sandbox does not bind, a memory limit too small
-for Python, a library the kernel cannot import), :func:`check_started` raises
-:class:`StartupFailed` with the kernel's own last words, and nothing is graded: no row says
-FAILED for a student whose notebook was never the problem.
+Each Dask worker's grading plugin starts its test kernel as soon as the worker has it
+(:meth:`autograder.engine.worker.GradingPlugin.setup`), exactly as grading will (launcher,
+bubblewrap, the read-only paths, the course's limits, the interpreter at its real path), and imports
+the grading library in it; that kernel is then kept for its first notebook, so the check costs no
+extra kernel. Before the batch the client asks every worker how that went; when a kernel cannot
+start (a path the sandbox does not bind, a memory limit too small for Python, a library the kernel
+cannot import), it raises :class:`StartupFailed` with the kernel's own last words, and nothing is
+graded: no row says FAILED for a student whose notebook was never the problem.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from autograder.engine.sandbox import interpreter, run_uid
+from autograder.engine.sandbox import interpreter
 
-__all__ = ["StartupFailed", "unreachable", "warm_task", "warm_up", "check_started", "WARM_TIMEOUT"]
+__all__ = ["StartupFailed", "unreachable", "WARM_TIMEOUT"]
 
 WARM_TIMEOUT = 300  # seconds a worker may take to import nbgrader and start its test kernel
 
@@ -33,44 +32,3 @@ def unreachable(readonly: tuple[str, ...] | list[str]) -> str | None:
         return None
     return (f"the interpreter {path} is not on a path the sandbox binds ({', '.join(readonly) or 'none'}); "
             "install the grader's Python under /usr or in a virtual environment on sys.path")
-
-
-def warm_task(assignment: str, course: Path, isolate: bool, readonly: list[str], timeout: int | None,
-              limits: dict) -> dict:
-    """The warm-up task (a worker adds its ``private`` folder): the options a grading task has."""
-    return {"warm": True, "assignment": assignment, "student": "", "config_dir": str(course),
-            "isolate": isolate, "readonly": readonly, "timeout": timeout, "limits": limits,
-            "uid": run_uid(0)}
-
-
-def warm_up(task: dict) -> dict:
-    """In a worker: start its test kernel as grading will and keep it. ``{"problem": reason or ""}``."""
-    from autograder.engine.execute import SandboxedExecute
-    from autograder.engine.worker import MAX_LOG_LINE, task_config
-
-    private = Path(task["private"])
-    shutil.rmtree(private, ignore_errors=True)
-    (private / "s").mkdir(parents=True)
-    if task["isolate"] and (problem := unreachable(task["readonly"])):
-        return {"problem": problem}
-    try:
-        executor = SandboxedExecute(config=task_config(task, private / "course"))
-        return {"problem": executor.warm_test_kernel()}
-    except Exception as error:  # the configuration itself is broken
-        return {"problem": f"{type(error).__name__}: {str(error)[:MAX_LOG_LINE]}"}
-
-
-def check_started(started: list, warming: list) -> None:
-    """Wait for the warm-up answer of every worker in ``warming`` (``WorkerProcess``es).
-
-    Raises:
-        StartupFailed: with the first reason a worker gave, or its log's end when it died.
-    """
-    for worker in started:
-        answer = worker.receive(timeout=WARM_TIMEOUT) if worker in warming else None
-        if answer is None:
-            problem = f"the grading worker died while starting ({worker.tail()})"
-        else:
-            problem = str(answer.get("problem", ""))
-        if problem:
-            raise StartupFailed(f"a grading kernel cannot start, so no submission was graded: {problem}")

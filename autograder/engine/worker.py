@@ -1,50 +1,55 @@
-"""A grading worker: autogrades one submission at a time in a private course copy.
+"""A Dask worker's side of grading: the run's plugin, and one submission autograded in a private course.
 
-``python -m autograder.engine.worker`` reads one JSON task per line on stdin and answers one JSON line
-per task on its original stdout (nbgrader's log goes to stderr, every line clipped). A task with
-``"warm": true`` comes first: the worker starts its test kernel the way grading will and answers
-``{"problem": ""}`` or why that kernel cannot start (:func:`autograder.engine.startup.warm_up`). A task
-names the assignment, the student, the submitted folder, a private folder, the template gradebook
-and the options; the answer carries the scores (:func:`autograder.engine.gradebook.read_scores`), a status
-and notes.
-The worker imports nbgrader once and runs its ``Autograde`` converter in-process, with
-:class:`autograder.engine.execute.SandboxedExecute` in place of nbgrader's Execute step.
-:class:`WorkerProcess` is the parent's handle on one such process.
+The client registers a :class:`GradingPlugin` carrying the run's :class:`~autograder.engine.task.Shared`
+(one copy per worker). Its ``setup`` makes a private course folder on the worker's machine (the
+course config, the template gradebook, the assignment's data files), starts one grading thread
+and, in it, the test kernel exactly as grading will start it (:mod:`autograder.engine.startup`).
+Each :func:`grade` task hands its :class:`~autograder.engine.task.Task` to that thread, which
+runs nbgrader's ``Autograde`` converter in-process with
+:class:`autograder.engine.execute.SandboxedExecute` in place of nbgrader's Execute step, and
+answers with a :class:`~autograder.engine.task.Result`. One thread per worker keeps the test
+kernel (and the event loop it is bound to) alive between submissions. Student code runs only in
+the sandboxed kernels, never in a Dask process.
 """
 
 from __future__ import annotations
 
-import json
+import concurrent.futures
+import itertools
 import logging
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
-import threading
+import tempfile
 import time
 import traceback
-import warnings
 from pathlib import Path
 
+from distributed import WorkerPlugin, get_worker
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.course import read
-from autograder.engine.files import copy_regular_files
+from autograder.engine.files import read_regular_files, write_files
+from autograder.engine.sandbox import SandboxUnavailable, readonly_paths, run_uid
 from autograder.engine.sanitize import clean_file
+from autograder.engine.task import Result, Shared, Task
 
-__all__ = ["grade_task", "task_config", "check_notebooks", "clean_notebooks", "WorkerProcess", "main",
-           "MAX_LOG_LINE"]
+__all__ = ["GradingPlugin", "grade", "warm_problem", "plugin_name", "check_notebooks", "clean_notebooks",
+           "task_config", "MAX_NOTEBOOK_BYTES", "MAX_LOG_LINE", "MAX_LOG_LINES"]
 
 MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
 MAX_LOG_LINE = 2000  # characters of one log record (they may quote student output)
+MAX_LOG_LINES = 400  # log records one result carries (the last ones)
 FAILURE_NAMES = {
     "KernelKilled": "killed",
     "KernelDied": "died",
     "CellTimeoutError": "timed out",
     "NotRun": "not run",
 }
+
+
+def plugin_name(run: str) -> str:
+    """The worker plugin's name for grading run ``run``."""
+    return f"cnncourse-grading-{run}"
 
 
 def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -107,20 +112,20 @@ def clean_notebooks(folder: Path) -> list[str]:
     return notes
 
 
-def task_config(task: dict, course: Path) -> Config:
-    """nbgrader's configuration for ``task`` in the private course copy ``course``."""
+def task_config(shared: Shared, course: Path, student: str, uid: int, readonly: tuple[str, ...],
+                scratch: Path) -> Config:
+    """nbgrader's configuration for grading ``student`` in the private course copy ``course``."""
+    from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
     from autograder.engine.execute import SandboxedExecute
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(task["config_dir"])).load_config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
-    config.CourseDirectory.assignment_id = task["assignment"]
-    config.CourseDirectory.student_id = task["student"]
+    config.CourseDirectory.assignment_id = shared.assignment
+    config.CourseDirectory.student_id = student
     config.Autograde.create_student = True
-    from nbgrader.converters import Autograde
-
     steps = list(
         config.Autograde.get(
             "autograde_preprocessors", Autograde.class_traits()["autograde_preprocessors"].default()
@@ -129,14 +134,14 @@ def task_config(task: dict, course: Path) -> Config:
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute if step in (Execute, "nbgrader.preprocessors.Execute") else step for step in steps
     ]
-    if task.get("timeout"):
-        config.Execute.timeout = task["timeout"]
+    if shared.timeout:
+        config.Execute.timeout = shared.timeout
     sandbox = config.SandboxedExecute
-    sandbox.isolate = task["isolate"]
-    sandbox.uid = task["uid"]
-    sandbox.readonly = os.pathsep.join(task["readonly"])
-    sandbox.scratch = str(Path(task["private"]) / "s")
-    for name, value in task.get("limits", {}).items():
+    sandbox.isolate = shared.isolate
+    sandbox.uid = uid
+    sandbox.readonly = os.pathsep.join(readonly)
+    sandbox.scratch = str(scratch)
+    for name, value in shared.limits.items():
         setattr(sandbox, name, value)
     return config
 
@@ -153,172 +158,178 @@ def _failures(folder: Path) -> list[str]:
     return found
 
 
-class _ErrorLines(logging.Handler):
-    """Keeps the last line of each error nbgrader logs (its exceptions only say "see above")."""
+def _clip(text: str) -> str:
+    if len(text) <= MAX_LOG_LINE:
+        return text
+    return f"{text[:MAX_LOG_LINE]} [... {len(text) - MAX_LOG_LINE} characters]"
+
+
+class _Log(logging.Handler):
+    """Collects one submission's log records (clipped: a record may quote student output) and the
+    last line of each error (nbgrader's exceptions only say "see above")."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.INFO)
         self.lines: list[str] = []
+        self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage().strip()
-        if text:
-            self.lines.append(text.splitlines()[-1][:160])
+        self.lines.append(_clip(f"[{record.levelname}] {text}"))
+        del self.lines[:-MAX_LOG_LINES]
+        if record.levelno >= logging.ERROR and text:
+            self.errors.append(text.splitlines()[-1][:160])
 
     def cause(self) -> str:
         """The first logged error that is not nbgrader's generic summary."""
         generic = ("There was an error processing", "Please see the", "Removing failed")
-        return next((line for line in self.lines if not line.startswith(generic)), "")
+        return next((line for line in self.errors if not line.startswith(generic)), "")
 
 
-class _ClippedLines(logging.Filter):
-    """Cuts every log record to :data:`MAX_LOG_LINE` characters (a record may quote student output)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if len(text) > MAX_LOG_LINE:
-            record.msg = f"{text[:MAX_LOG_LINE]} [... {len(text) - MAX_LOG_LINE} characters]"
-            record.args = None
-        return True
+_LOGGERS = ("traitlets", "autograder")  # nbgrader's converter logs through traitlets' logger
 
 
-def grade_task(task: dict) -> dict:
-    """Autograde one submission; never raises (a failure is a status with a reason)."""
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
+def _collecting() -> tuple[_Log, list[tuple[logging.Logger, int, bool]]]:
+    handler = _Log()
+    saved = []
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # into the result, not the worker's own log
+        logger.addHandler(handler)
+    return handler, saved
 
-    from autograder.engine.gradebook import read_scores
 
-    start = time.perf_counter()
-    private = Path(task["private"])
-    course = private / "course"
-    shutil.rmtree(private, ignore_errors=True)
-    folder = course / "submitted" / task["student"] / task["assignment"]
-    copy_notes = copy_regular_files(Path(task["submitted"]), folder)
-    source = Path(task["source"])
-    if source.is_dir():
-        shutil.copytree(
-            source, course / "source" / task["assignment"], ignore=shutil.ignore_patterns("*.ipynb")
-        )
-    shutil.copy(task["template"], course / "gradebook.db")
-    (private / "s").mkdir(parents=True)
-    problems, notes = check_notebooks(folder, task["notebooks"])
-    notes += clean_notebooks(folder) + copy_notes  # student HTML, sizes, metadata: before anything runs
-    result = {
-        "student": task["student"],
-        "problems": problems,
-        "notes": notes,
-        "scores": None,
-        "autograded": str(course / "autograded" / task["student"] / task["assignment"]),
-    }
-    errors = _ErrorLines()
-    logging.getLogger("traitlets").addHandler(errors)
-    for handler in logging.getLogger("traitlets").handlers:  # nbgrader's own log handler
-        if not any(isinstance(f, _ClippedLines) for f in handler.filters):
-            handler.addFilter(_ClippedLines())
+def _restore(handler: _Log, saved: list[tuple[logging.Logger, int, bool]]) -> None:
+    for logger, level, propagate in saved:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+class GradingPlugin(WorkerPlugin):
+    """One grading run's state on one Dask worker: a private course, a grading thread, a test kernel."""
+
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+        self.name = plugin_name(shared.run)
+
+    # ------------------------------------------------------------------ lifetime (worker's event loop)
+    def setup(self, worker) -> None:  # noqa: ANN001  (a distributed.Worker)
+        self.address = worker.address
+        # Short: Unix socket paths inside it must stay under 107 bytes.
+        self.private = Path(tempfile.mkdtemp(prefix="cnncourse-w-"))
+        os.chmod(self.private, 0o755)  # sandbox uids traverse it to their kernels' socket folders
+        self.course = self.private / "course"
+        self.numbers = itertools.count()
+        self.readonly: tuple[str, ...] = ()
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cnncourse-grading")
+        self.warm = self.thread.submit(self._warm_up)
+
+    def teardown(self, worker) -> None:  # noqa: ANN001
+        from autograder.engine.split import _kill_kept
+
+        self.thread.submit(_kill_kept)
+        self.thread.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self.private, ignore_errors=True)
+
+    # ------------------------------------------------------------------ in the grading thread
+    def _warm_up(self) -> str:
+        """Write the private course and start the test kernel as grading will ("" or why it cannot)."""
+        from autograder.engine.execute import SandboxedExecute
+        from autograder.engine.startup import unreachable
+
+        shared = self.shared
+        self.course.mkdir()
+        (self.course / "nbgrader_config.py").write_text(shared.config)
+        write_files(shared.source, self.course / "source" / shared.assignment)
+        try:
+            if shared.isolate:
+                protect = next((Path(p) for p in shared.protect if Path(p).exists()), None)
+                self.readonly = readonly_paths(protect=protect)
+                if problem := unreachable(self.readonly):
+                    return problem
+            scratch = self.private / "warm"
+            scratch.mkdir()
+            config = task_config(shared, self.course, "", run_uid(next(self.numbers)), self.readonly, scratch)
+            return SandboxedExecute(config=config).warm_test_kernel()
+        except SandboxUnavailable as error:
+            return str(error)
+        except Exception as error:  # the configuration itself is broken
+            return _clip(f"{type(error).__name__}: {error}")
+
+    def grade(self, task: Task) -> Result:
+        """Autograde ``task``; never raises (a failure is a problem with a reason)."""
+        shared = self.shared
+        result = Result(task.student, shared.assignment, worker=self.address)
+        if problem := self.warm.result():
+            result.startup = problem
+            return result
+        start = time.perf_counter()
+        number = next(self.numbers)
+        for folder in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(self.course / folder, ignore_errors=True)
+        (self.course / "gradebook.db").write_bytes(shared.template)
+        scratch = self.private / f"s{number}"
+        scratch.mkdir()
+        folder = self.course / "submitted" / task.student / shared.assignment
+        handler, saved = _collecting()
+        try:
+            write_files(task.files, folder)
+            problems, notes = check_notebooks(folder, shared.notebooks)
+            # student HTML, sizes, metadata: cleaned before anything runs
+            result.problems, result.notes = problems, notes + clean_notebooks(folder) + list(task.notes)
+            self._autograde(task.student, result, run_uid(number), scratch, handler)
+        except Exception as error:  # a bug of the grader's; the submission is FAILED, not lost
+            logging.getLogger("autograder").error("%s", traceback.format_exc())
+            result.problems.append(f"the grader failed: {type(error).__name__}: {str(error)[:160]}")
+        finally:
+            _restore(handler, saved)
+            shutil.rmtree(scratch, ignore_errors=True)
+        result.log = handler.lines
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _autograde(self, student: str, result: Result, uid: int, scratch: Path, log: _Log) -> None:
+        from nbgrader.converters import Autograde
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.engine.gradebook import read_scores
+
+        try:
+            config = task_config(self.shared, self.course, student, uid, self.readonly, scratch)
+            converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
+            converter.force = True
+            converter.start()
+            result.scores = read_scores(config.CourseDirectory.db_url, self.shared.assignment, student)
+        except Exception as error:  # nbgrader raises NbGraderException after logging the cause
+            logging.getLogger("autograder").error("%s", traceback.format_exc())
+            cause = log.cause() or f"{type(error).__name__}: {str(error)[:120]}"
+            result.problems.append(f"nbgrader failed: {cause}")
+            return
+        autograded = self.course / "autograded" / student / self.shared.assignment
+        result.notes += _failures(autograded)
+        result.autograded = read_regular_files(autograded)[0]
+
+
+# ---------------------------------------------------------------------- Dask tasks (worker's task thread)
+def _plugin(run: str) -> GradingPlugin:
+    return get_worker().plugins[plugin_name(run)]
+
+
+def warm_problem(run: str) -> str:
+    """Why this worker's test kernel cannot start ("" when it started)."""
+    return _plugin(run).warm.result()
+
+
+def grade(task: Task, run: str) -> Result:
+    """The Dask task: grade ``task`` in this worker's grading thread (see :class:`GradingPlugin`)."""
+    plugin = _plugin(run)
+    future = plugin.thread.submit(plugin.grade, task)
     try:
-        config = task_config(task, course)
-        converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
-        converter.force = True
-        converter.start()
-        result["scores"] = read_scores(config.CourseDirectory.db_url, task["assignment"], task["student"])
-        result["notes"] += _failures(Path(result["autograded"]))
-    except Exception as error:  # nbgrader raises NbGraderException after logging the cause
-        logging.getLogger("autograder").error("%s", traceback.format_exc())
-        cause = errors.cause() or f"{type(error).__name__}: {str(error)[:120]}"
-        problems.append(f"nbgrader failed: {cause}")
-    finally:
-        logging.getLogger("traitlets").removeHandler(errors)
-    result["seconds"] = time.perf_counter() - start
-    return result
-
-
-class WorkerProcess:
-    """One ``python -m autograder.engine.worker`` process in its own session (so Ctrl-C reaches only us)."""
-
-    def __init__(self, slot: int, log: Path) -> None:
-        self.slot = slot
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), PYTHONUNBUFFERED="1")
-        self.log = log.open("a")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        # Answers arrive through a reader thread (select() on pipes is POSIX-only); an empty
-        # string means the worker closed its stdout (it died).
-        self.answers: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read_answers, daemon=True).start()
-
-    def _read_answers(self) -> None:
-        for line in self.process.stdout:
-            self.answers.put(line)
-        self.answers.put("")
-
-    def send(self, task: dict) -> bool:
-        try:
-            self.process.stdin.write(json.dumps(task) + "\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return False
-        return True
-
-    def receive(self, timeout: float) -> dict | None:
-        """The worker's answer; None when it died or gave none within ``timeout`` seconds."""
-        try:
-            line = self.answers.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        return json.loads(line) if line else None
-
-    def run(self, task: dict, timeout: float) -> dict | None:
-        """The worker's answer to ``task``; None when it died or gave none within ``timeout`` seconds."""
-        return self.receive(timeout) if self.send(task) else None
-
-    def tail(self, size: int = 2000) -> str:
-        """The end of this worker's log, for a message."""
-        self.log.flush()
-        text = Path(self.log.name).read_text(errors="replace")[-size:].strip()
-        return " | ".join(text.splitlines()[-8:]) or "its log is empty"
-
-    def stop(self) -> None:
-        try:
-            if hasattr(os, "killpg"):  # the worker leads its own session: end what it started too
-                os.killpg(self.process.pid, signal.SIGKILL)
-            else:  # Windows (self-grading without a sandbox): no process groups
-                self.process.kill()
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-        self.log.close()
-
-
-def main() -> None:
-    answers = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # anything printed by nbgrader or its tools goes to the log, not the protocol
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's autoflush notices
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[worker %(process)d] %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_ClippedLines())
-    import nbgrader.converters  # noqa: F401  (about 1 s: paid while the parent prepares, not per task)
-
-    import autograder.engine.execute  # noqa: F401
-    for line in sys.stdin:
-        if line.strip():
-            task = json.loads(line)
-            if task.get("warm"):
-                from autograder.engine.startup import warm_up
-
-                answers.write(json.dumps(warm_up(task)) + "\n")
-            else:
-                answers.write(json.dumps(grade_task(task)) + "\n")
-
-
-if __name__ == "__main__":
-    main()
+        return future.result(timeout=plugin.shared.watchdog)
+    except concurrent.futures.TimeoutError:
+        return Result(task.student, plugin.shared.assignment, worker=plugin.address, hung=True,
+                      problems=[f"the grading worker was still busy after {plugin.shared.watchdog:g} s "
+                                "(every notebook's time limit, and more); it is restarted"])

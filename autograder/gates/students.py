@@ -19,7 +19,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder.course import cells, read, source_notebooks
-from autograder.engine.grade import Options, grade_assignment
+from autograder.engine.client import Options, grade_assignment
 from autograder.engine.sandbox import unavailable_reason
 from autograder.gates.regions import reference_source
 from autograder.gates.workspace import NbgraderFailed, Workspace, tools_on_path

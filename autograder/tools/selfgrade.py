@@ -7,7 +7,7 @@ touched: when the course publishes a changed release, it is written beside the s
 ``<name>.release-<date>.ipynb`` and the command says so.
 
 ``python -m autograder.tools.selfgrade grade ps1`` grades the student's copy with the hidden tests
-through the instructor's engine (:func:`autograder.engine.grade.grade_assignment`) in a temporary
+through the instructor's engine (:func:`autograder.engine.client.grade_assignment`) in a temporary
 course, sandboxed where the sandbox works and unsandboxed otherwise (a student grading their own
 work needs a correct grade, not protection from themselves). It prints the score of every part
 and each failing test's message, never hidden test source, and writes the same report as
@@ -105,7 +105,7 @@ def selfgrade(assignment: str, notebook: Path | None = None, course: Path = COUR
         notebook: the student's notebook (default: the only one in ``assignments/<assignment>/``).
         sandbox: isolate the student's code (default: when the sandbox works on this machine).
     """
-    from autograder.engine.grade import Options, grade_assignment
+    from autograder.engine.client import Options, grade_assignment
     from autograder.engine.sandbox import unavailable_reason
 
     (source,) = source_notebooks(assignment, course / "source")
