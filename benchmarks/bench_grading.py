@@ -1,6 +1,8 @@
 """Grading 20 ps1 submissions: plain serial ``nbgrader autograde`` vs ``python -m autograder grade``.
 
-Prints wall seconds per submission, the speed-up of ``grade --workers N`` over serial nbgrader,
+Prints wall seconds per submission, the speed-up of ``grade --workers N`` (a Dask LocalCluster)
+over serial nbgrader, the same batch on a loopback cluster of separate ``dask scheduler`` and
+``dask worker`` commands (``--scheduler``; each in its own temporary folder, the course not among them),
 and the isolation overhead per submission (sandboxed against ``--no-sandbox``). Also prints the CPU
 seconds (user + system) of the grader's reaped child processes, since timings on a machine shared
 with other jobs say little on their own; sandboxed kernels are reaped inside their bubblewrap pid
@@ -13,7 +15,8 @@ The 20 submissions (Section 7.2's ps1): 5 correct, 5 blank, 5 partial (the ``PAR
 ``autograder/gates/mutants/ps1.py``) and 5 wrong (the first five mutants). Every grader grades a fresh
 copy of the course with the course's own cell timeout.
 
-Run: ``.venv/bin/python benchmarks/bench_grading.py [--workers 2] [--runs serial,grade,nosandbox,onekernel]``
+Run: ``.venv/bin/python benchmarks/bench_grading.py [--workers 2] [--runs serial,grade,loopback,...]``
+(default: all of serial, grade, loopback, nosandbox, onekernel)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the autograder package sits in the repo root
 
 from autograder.course import ROOT  # noqa: E402
+from autograder.engine.cluster import commands_cluster  # noqa: E402
 from autograder.gates import mutants
 from autograder.gates.students import Student, _write_submissions, reference_answers  # noqa: E402
 from autograder.gates.workspace import Workspace, tools_on_path, workspace  # noqa: E402
@@ -68,6 +73,14 @@ def _grade(*extra: str, workers: int, config: str = "") -> Callable[[Workspace],
     return run
 
 
+def _loopback(workers: int) -> Callable[[Workspace], None]:
+    def run(ws: Workspace) -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-dask-") as root, \
+                commands_cluster(Path(root), workers) as address:
+            _grade("--scheduler", address, workers=workers)(ws)
+    return run
+
+
 def _serial(ws: Workspace) -> None:
     ws.nbgrader("autograde", "ps1", "--force")
 
@@ -90,8 +103,8 @@ def measure(name: str, grader: Callable[[Workspace], None]) -> tuple[float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runs", default="serial,grade,nosandbox,onekernel",
-                        help="which graders to time, comma-separated (default: all four)")
+    parser.add_argument("--runs", default="serial,grade,loopback,nosandbox,onekernel",
+                        help="which graders to time, comma-separated (default: all five)")
     args = parser.parse_args()
     tools_on_path()
     runs = args.runs.split(",")
@@ -101,6 +114,8 @@ def main() -> None:
         results["serial"] = measure("nbgrader", _serial)
     if "grade" in runs:
         results["grade"] = measure(f"grade -w{args.workers}", _grade(workers=args.workers))
+    if "loopback" in runs:  # the cluster's start (about 3 s) counts: an instructor would pay it too
+        results["loopback"] = measure(f"loopback -w{args.workers}", _loopback(args.workers))
     if "nosandbox" in runs:
         results["nosandbox"] = measure("no sandbox", _grade("--no-sandbox", workers=args.workers))
     if "onekernel" in runs:
@@ -111,6 +126,11 @@ def main() -> None:
               f"{results['serial'][0] / results['grade'][0]:.2f}x wall "
               f"(CPU of nbgrader vs --no-sandbox: {results['serial'][1]:.0f} s vs "
               f"{results.get('nosandbox', (0, float('nan')))[1]:.0f} s)")
+    if "serial" in results and "loopback" in results:
+        print(f"speed-up of the loopback cluster ({args.workers} dask worker commands) over serial nbgrader: "
+              f"{results['serial'][0] / results['loopback'][0]:.2f}x wall"
+              + (f"; {results['grade'][0] / results['loopback'][0]:.2f}x the LocalCluster's speed"
+                 if "grade" in results else ""))
     if "grade" in results and "onekernel" in results:
         (wall, _, n), (wall1, _, _) = results["grade"], results["onekernel"]
         serial = results.get("serial", (wall1,))[0]

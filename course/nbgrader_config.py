@@ -73,3 +73,10 @@ c.SandboxedExecute.memory_limit = 2 * 1024**3  # RLIMIT_AS bytes (no cgroup: the
 c.SandboxedExecute.process_limit = 256  # RLIMIT_NPROC: processes and threads
 c.SandboxedExecute.output_limit = 100_000  # bytes of JSON output (text, data, metadata, errors) per cell
 c.SandboxedExecute.notebook_output_limit = 1_000_000  # bytes of output kept per notebook
+
+# python -m autograder grade on a Dask cluster of several machines, over TLS (course/README.md,
+# "Grading on several machines"); without these lines it starts local worker processes.
+# c.Grading.scheduler = "tls://10.0.0.1:8786"
+# c.Grading.tls_ca_file = "/path/to/ca.pem"
+# c.Grading.tls_cert = "/path/to/node.pem"
+# c.Grading.tls_key = "/path/to/node.key"

@@ -21,6 +21,7 @@ from autograder.engine.client import STATE, collect
 from autograder.engine.cluster import ALLOWED_FAILURES, Where, grading_client, security
 from autograder.engine.files import read_regular_files, write_files
 from autograder.engine.task import Result, Shared, Task, refusal
+from autograder.engine.worker import GradingPlugin, grade
 from autograder.gates.students import Student, _submission, reference_answers
 from tests.test_grade import NOTEBOOK, _course, _submit
 
@@ -106,6 +107,20 @@ def test_tls_needs_all_three_files_and_a_tls_address():
         security(Where(scheduler="tcp://10.0.0.5:8786", tls_ca_file="a", tls_cert="b", tls_key="c"))
 
 
+def test_the_command_line_scheduler_comes_before_the_course_configs(tmp_path):
+    from traitlets.config import Config
+
+    from autograder.engine.client import Options, _where
+
+    config = Config()
+    assert _where(config, Options(workers=3)) == Where(workers=3)
+    config.Grading.scheduler = "tls://10.0.0.1:8786"
+    config.Grading.tls_ca_file = "ca.pem"
+    assert _where(config, Options()).scheduler == "tls://10.0.0.1:8786"
+    assert _where(config, Options()).tls_ca_file == "ca.pem"
+    assert _where(config, Options(scheduler="tcp://127.0.0.1:9")).scheduler == "tcp://127.0.0.1:9"
+
+
 @pytest.mark.slow
 def test_the_local_cluster_listens_on_loopback_and_a_task_that_keeps_killing_its_worker_fails():
     """distributed retries a task whose worker died; after ALLOWED_FAILURES deaths the client records
@@ -121,6 +136,33 @@ def test_the_local_cluster_listens_on_loopback_and_a_task_that_keeps_killing_its
         result = collect(future, TASK, SHARED)
     assert result.scores is None and result.student == "ada"
     assert f"died {ALLOWED_FAILURES + 1} times" in result.problems[0], result.problems
+
+
+class StuckPlugin(GradingPlugin):
+    """A grading thread that never finishes a submission (a grader bug, never a student's doing)."""
+
+    def _warm_up(self) -> str:
+        return ""
+
+    def grade(self, task: Task) -> Result:
+        time.sleep(8)
+        return Result(task.student, self.shared.assignment)
+
+
+@pytest.mark.slow
+def test_a_worker_stuck_on_one_submission_answers_hung_after_the_watchdog():
+    shared = Shared(**{**SHARED.__dict__, "run": "stuck", "watchdog": 1.0})
+    with grading_client(Where(workers=1)) as client:
+        client.register_plugin(StuckPlugin(shared))
+        start = time.monotonic()
+        result = client.submit(grade, TASK, "stuck", pure=False).result(timeout=20)
+        assert time.monotonic() - start < 10
+        assert result.hung and result.worker in client.scheduler_info()["workers"]
+        assert "still busy after 1 s" in result.problems[0] and result.scores is None
+        stuck = client.run(os.getpid)[result.worker]
+        client.restart_workers([result.worker])  # what the client does next: a fresh worker process
+        assert not psutil.pid_exists(stuck) or psutil.Process(stuck).status() == psutil.STATUS_ZOMBIE
+        assert client.submit(os.getpid, pure=False).result(timeout=30) != stuck
 
 
 # ----------------------------------------------------------------------------- nothing lost with a worker

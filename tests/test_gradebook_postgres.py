@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import ROOT
+from autograder.engine.cluster import Where, commands_cluster, security
 from autograder.gates.hostile.corpus import cases
 from autograder.gates.hostile.run import Batch, grade_engine, listener, outcomes, prepare
 from autograder.gates.workspace import workspace
@@ -130,43 +129,17 @@ def tls_cluster() -> Iterator[dict[str, str]]:
     """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 over TLS, each in its own
     temporary folder; yields the course config's ``c.Grading`` settings."""
     from distributed import Client
-    from distributed.security import Security
 
     root = Path(tempfile.mkdtemp(prefix="cnncourse-dask-"))
     tls = _certificates(root / "tls")
-    flags = ["--tls-ca-file", tls["tls_ca_file"], "--tls-cert", tls["tls_cert"], "--tls-key", tls["tls_key"]]
-    address = f"tls://127.0.0.1:{_free_port()}"
-    dask = str(Path(sys.executable).parent / "dask")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))  # the same environment: the grader's code importable
-    processes = []
     try:
-        (root / "scheduler").mkdir()
-        processes.append(subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-             "--protocol", "tls", "--no-dashboard", *flags], cwd=root / "scheduler", env=env,
-            stdout=subprocess.DEVNULL, stderr=(root / "scheduler.log").open("w")))
-        for n in range(2):
-            folder = root / f"w{n}"
-            folder.mkdir()
-            processes.append(subprocess.Popen(
-                [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
-                 "--no-dashboard", "--memory-limit", "0", "--local-directory", str(folder), *flags],
-                cwd=folder, env=dict(env, TMPDIR=str(folder)), stdout=subprocess.DEVNULL,
-                stderr=(root / f"w{n}.log").open("w")))
-        security = Security(tls_ca_file=tls["tls_ca_file"], tls_client_cert=tls["tls_cert"],
-                            tls_client_key=tls["tls_key"], require_encryption=True)
-        with Client(address, security=security, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-            assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])
-        yield {"scheduler": address, **tls}
+        with commands_cluster(root / "cluster", workers=2, tls=tls) as address:
+            with Client(address, security=security(Where(scheduler=address, **tls)), timeout=60) as client:
+                assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])
+            with pytest.raises(OSError):  # without the certificates the scheduler does not talk
+                Client(address.replace("tls://", "tcp://"), timeout=5)
+            yield {"scheduler": address, **tls}
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
         left = _processes_using(root)
         shutil.rmtree(root, ignore_errors=True)
         assert not left, f"Dask processes {left} outlived the cluster"

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["ALLOWED_FAILURES", "Where", "grading_client", "security"]
+__all__ = ["ALLOWED_FAILURES", "Where", "grading_client", "security", "commands_cluster"]
 
 ALLOWED_FAILURES = 3  # distributed's default, set explicitly for the LocalCluster's scheduler
 
@@ -79,3 +85,59 @@ def grading_client(where: Where) -> Iterator:
             yield client
     finally:
         cluster.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def commands_cluster(root: Path, workers: int = 2, tls: dict[str, str] | None = None) -> Iterator[str]:
+    """A cluster of separate commands on this machine, as on several: ``dask scheduler`` and
+    ``workers`` times ``dask worker`` (one process, one thread each), on 127.0.0.1, each in its own
+    folder under ``root`` (also its TMPDIR), none of them the course. Yields the scheduler's address
+    once every worker has joined; stops them all on exit. Used by the tests and the benchmark.
+
+    Args:
+        tls: ``{"tls_ca_file", "tls_cert", "tls_key"}``: the scheduler and workers use these files
+            and the address is ``tls://``.
+    """
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    scheme = "tls" if tls else "tcp"
+    address = f"{scheme}://127.0.0.1:{_free_port()}"
+    flags = ([] if not tls else ["--tls-ca-file", tls["tls_ca_file"], "--tls-cert", tls["tls_cert"],
+                                 "--tls-key", tls["tls_key"]])
+    # The same environment as the grader: its code importable, from any folder.
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    processes: list[subprocess.Popen] = []
+    try:
+        (root / "scheduler").mkdir(parents=True)
+        processes.append(subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+             "--protocol", scheme, "--no-dashboard", *flags], cwd=root / "scheduler", env=env,
+            stdout=subprocess.DEVNULL, stderr=(root / "scheduler.log").open("w")))
+        for n in range(workers):
+            folder = root / f"w{n}"
+            folder.mkdir()
+            processes.append(subprocess.Popen(
+                [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                 "--no-dashboard", "--memory-limit", "0", "--local-directory", str(folder), *flags],
+                cwd=folder, env=dict(env, TMPDIR=str(folder)), stdout=subprocess.DEVNULL,
+                stderr=(root / f"w{n}.log").open("w")))
+        secure = security(Where(scheduler=address, **(tls or {})))
+        with Client(address, security=secure, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
