@@ -178,8 +178,14 @@ def _rows(course: Path) -> dict[str, tuple[float, dict[str, float]]]:
 
 def _grading_workers(pid: int) -> list[psutil.Process]:
     """The Dask worker processes a grading client started (spawned children running Python)."""
-    return [child for child in psutil.Process(pid).children(recursive=False)
-            if "spawn_main" in " ".join(child.cmdline())]
+    found = []
+    for child in psutil.Process(pid).children(recursive=False):
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:  # a short-lived helper that has already gone
+            continue
+    return found
 
 
 @pytest.mark.slow

@@ -18,6 +18,8 @@ the kernel's own words (:class:`StartupFailed`) instead of failing every student
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import hashlib
 import itertools
 import json
@@ -208,6 +210,78 @@ def _check_started(client, shared: Shared, workers: int | None) -> None:  # noqa
             raise StartupFailed(f"a grading kernel cannot start, so no submission was graded: {problem}")
 
 
+def _sort(course: Path, assignment: str, chosen: list[str], found: dict[str, Path], salt: str, force: bool,
+          db_url: str, course_id: str, top: float) -> tuple[dict[str, Outcome], deque[tuple[str, str]]]:
+    """Outcomes known without grading (no folder: FAILED; graded before, unchanged), and the
+    (student, fingerprint) pairs left to grade."""
+    outcomes: dict[str, Outcome] = {}
+    pending: deque[tuple[str, str]] = deque()
+    for student in chosen:
+        if student not in found:
+            missing = Result(student, assignment,
+                             problems=[f"no submission folder submitted/{student}/{assignment}"])
+            outcomes[student] = _finish(course, missing, "", db_url, course_id, top)
+            continue
+        mark = fingerprint(found[student], salt)
+        earlier = None if force else _done_before(course, assignment, student, mark, db_url, course_id)
+        if earlier is not None:
+            outcomes[student] = earlier
+        else:
+            pending.append((student, mark))
+    return outcomes, pending
+
+
+def _accepted(client, result: Result, task: Task, shared: Shared,  # noqa: ANN001
+              maxima: dict[str, dict[str, float]]) -> Result:
+    """``result`` as the client records it: refused results become FAILED ones; a hung worker is
+    restarted; a worker whose kernel cannot start stops the run."""
+    if isinstance(result, Result) and result.startup:
+        raise StartupFailed(f"a grading kernel cannot start, so no submission was graded: {result.startup}")
+    if isinstance(result, Result) and result.hung:
+        client.restart_workers([result.worker], raise_for_error=False)
+    if problem := refusal(result, task, shared, maxima):
+        return Result(task.student, shared.assignment,
+                      problems=[f"the worker's result was refused: {problem}"])
+    return result
+
+
+def _dispatch(client, shared: Shared, pending: deque[tuple[str, str]], found: dict[str, Path],  # noqa: ANN001
+              maxima: dict[str, dict[str, float]], record, progress: bool) -> None:  # noqa: ANN001
+    """Grade ``pending`` on the cluster: a few tasks per worker in flight, each result recorded
+    (``record(result, mark)``) as it arrives, the next task sent in its place."""
+    from distributed import as_completed
+
+    from autograder.engine.worker import grade
+
+    window = IN_FLIGHT * max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    bar = tqdm(total=len(pending), desc=f"grade {shared.assignment}", unit="submission", file=sys.stdout,
+               disable=not progress)
+    sent: dict[str, tuple[Task, str]] = {}
+    numbers = itertools.count()
+    running = as_completed(loop=client.loop)
+
+    def send() -> None:
+        student, mark = pending.popleft()
+        files, notes = read_regular_files(found[student])  # read now: memory holds a window of submissions
+        task = Task(student, files, tuple(notes))
+        future = client.submit(grade, task, shared.run, pure=False, key=f"grade-{shared.run}-{next(numbers)}")
+        sent[future.key] = (task, mark)
+        running.add(future)
+
+    for _ in range(min(window, len(pending))):
+        send()
+    for future in running:
+        task, mark = sent.pop(future.key)
+        result = _accepted(client, collect(future, task, shared), task, shared, maxima)
+        future.release()
+        record(result, mark)
+        bar.update(1)
+        bar.set_postfix_str(task.student)
+        if pending:
+            send()
+    bar.close()
+
+
 def grade_assignment(assignment: str, course: Path = COURSE, options: Options | None = None) -> list[Outcome]:
     """Grade every (chosen) submission of ``assignment``; return one outcome per student.
 
@@ -216,9 +290,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         StartupFailed: a grading kernel cannot start (the message quotes it); nothing was graded.
         SystemExit: the gradebook does not know the assignment.
     """
-    from distributed import as_completed
-
-    from autograder.engine.worker import GradingPlugin, grade
+    from autograder.engine.worker import GradingPlugin
 
     options = options or Options()
     course = course.resolve()
@@ -234,84 +306,41 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     if options.progress:
         print(f"grade {assignment}: {_describe(config, options, where)}")
     chosen = options.students if options.students is not None else list(found)
+    if not where.scheduler:
+        where = Where(workers=max(1, min(where.workers, len(chosen))))
     salt = json.dumps(
         [options.timeout, options.limits, options.sandbox, (course / "nbgrader_config.py").read_text()]
     )
     scratch = Path(tempfile.mkdtemp(prefix="cnncourse-grade-"))
-    template = scratch / "template.db"
-    gradebook.make_template(db_url, course_id, assignment, template, cache=course / STATE / ".templates")
-    top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
-    maxima = gradebook.cell_maxima(f"sqlite:///{template}", course_id, assignment)
-    outcomes: dict[str, Outcome] = {}
-    pending: deque[tuple[str, str]] = deque()
-    for student in chosen:
-        if student not in found:
-            missing = Result(student, assignment,
-                             problems=[f"no submission folder submitted/{student}/{assignment}"])
-            outcomes[student] = _finish(course, missing, "", db_url, course_id, top)
-            continue
-        mark = fingerprint(found[student], salt)
-        earlier = (None if options.force
-                   else _done_before(course, assignment, student, mark, db_url, course_id))
-        if earlier is not None:
-            outcomes[student] = earlier
-        else:
-            pending.append((student, mark))
-    if not pending:
-        shutil.rmtree(scratch, ignore_errors=True)
-        return [outcomes[s] for s in chosen if s in outcomes]
-    # Every notebook has its own wall limit; a worker busy for longer than all of them is stuck.
-    watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(maxima)) + 300
-    shared = _shared(course, assignment, template, course_id, options, watchdog)
-    if not where.scheduler:
-        where = Where(workers=min(where.workers, len(pending)))
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:  # `kill` ends a run like Ctrl-C: workers stopped, finished submissions kept
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with grading_client(where) as client:
-            client.register_plugin(GradingPlugin(shared))
-            try:
+        with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(1) as starter:
+            # The cluster starts (about 1.5 s for a local one) while the submissions are sorted.
+            opening = starter.submit(stack.enter_context, grading_client(where))
+            template = scratch / "template.db"
+            gradebook.make_template(db_url, course_id, assignment, template,
+                                    cache=course / STATE / ".templates")
+            top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
+            maxima = gradebook.cell_maxima(f"sqlite:///{template}", course_id, assignment)
+            outcomes, pending = _sort(course, assignment, chosen, found, salt, options.force, db_url,
+                                      course_id, top)
+            client = opening.result()
+            if pending:
+                # Every notebook has its own wall limit; a worker busy for longer than all of them is stuck.
+                watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(maxima)) + 300
+                shared = _shared(course, assignment, template, course_id, options, watchdog)
+                plugin = GradingPlugin(shared)
+                client.register_plugin(plugin)
+                if where.scheduler:  # a shared cluster: its workers forget this run at the end
+                    stack.callback(client.unregister_worker_plugin, plugin.name)
                 _check_started(client, shared, None if where.scheduler else where.workers)
-                window = IN_FLIGHT * max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-                bar = tqdm(total=len(pending), desc=f"grade {assignment}", unit="submission", file=sys.stdout,
-                           disable=not options.progress)
-                sent: dict[str, tuple[Task, str]] = {}
-                numbers = itertools.count()
-                running = as_completed()
 
-                def send() -> None:
-                    student, mark = pending.popleft()
-                    files, notes = read_regular_files(found[student])
-                    task = Task(student, files, tuple(notes))
-                    future = client.submit(grade, task, shared.run, pure=False,
-                                           key=f"grade-{shared.run}-{next(numbers)}")
-                    sent[future.key] = (task, mark)
-                    running.add(future)
+                def record(result: Result, mark: str) -> None:
+                    outcomes[result.student] = _finish(course, result, mark, db_url, course_id, top)
 
-                for _ in range(min(window, len(pending))):
-                    send()
-                for future in running:
-                    task, mark = sent.pop(future.key)
-                    result = collect(future, task, shared)
-                    future.release()
-                    if isinstance(result, Result) and result.startup:
-                        raise StartupFailed("a grading kernel cannot start, so no submission was graded: "
-                                            f"{result.startup}")
-                    if isinstance(result, Result) and result.hung:
-                        client.restart_workers([result.worker], raise_for_error=False)
-                    if problem := refusal(result, task, shared, maxima):
-                        result = Result(task.student, assignment,
-                                        problems=[f"the worker's result was refused: {problem}"])
-                    outcomes[task.student] = _finish(course, result, mark, db_url, course_id, top)
-                    bar.update(1)
-                    bar.set_postfix_str(task.student)
-                    if pending:
-                        send()
-                bar.close()
-            finally:
-                if where.scheduler:  # a shared cluster: its workers forget this run
-                    client.unregister_worker_plugin(GradingPlugin(shared).name)
+                _dispatch(client, shared, pending, found, maxima, record, options.progress)
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

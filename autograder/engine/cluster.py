@@ -72,17 +72,25 @@ def grading_client(where: Where) -> Iterator:
     import dask
     from distributed import Client, LocalCluster
 
+    # No `with Client(...)`: that would make it the current client of this thread's context only,
+    # and the client may be opened in one thread and used and closed in another.
     if where.scheduler:
-        with Client(where.scheduler, security=security(where), timeout=30) as client:
+        client = Client(where.scheduler, security=security(where), timeout=30, set_as_default=False)
+        try:
             yield client
+        finally:
+            client.close()
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                                memory_limit=0)
     try:
-        with Client(cluster) as client:
+        client = Client(cluster, set_as_default=False)
+        try:
             yield client
+        finally:
+            client.close()
     finally:
         cluster.close()
 
