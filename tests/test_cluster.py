@@ -17,9 +17,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.course import ROOT, read
-from autograder.engine.client import STATE, collect
+from autograder.engine.client import collect
 from autograder.engine.cluster import ALLOWED_FAILURES, Where, grading_client, security
 from autograder.engine.files import read_regular_files, write_files
+from autograder.engine.records import STATE
 from autograder.engine.task import Result, Shared, Task, refusal
 from autograder.engine.worker import GradingPlugin, grade
 from autograder.gates.students import Student, _submission, reference_answers

@@ -25,11 +25,12 @@ from sqlalchemy import text
 
 from autograder.course import COURSE, ROOT, read
 from autograder.engine.caps import STUB_CHARACTERS, json_size
-from autograder.engine.client import STATE, grade_course
+from autograder.engine.client import grade_course
 from autograder.engine.execute import SandboxedExecute
 from autograder.engine.files import MAX_FILES, regular_files
+from autograder.engine.records import STATE
 from autograder.engine.sandbox import readonly_paths
-from autograder.engine.worker import MAX_NOTEBOOK_BYTES, check_notebooks
+from autograder.engine.submission import MAX_NOTEBOOK_BYTES, check_notebooks
 from autograder.gates.hostile.attacks import PLOTS_X_DIAG
 from autograder.gates.students import Student, _submission, reference_answers
 from autograder.gates.workspace import tools_on_path

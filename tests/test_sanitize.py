@@ -17,7 +17,7 @@ from traitlets.config import PyFileConfigLoader
 
 from autograder.course import COURSE, read
 from autograder.engine.sanitize import MAX_CELL_SOURCE, MAX_SOURCE, clean_html, clean_notebook
-from autograder.engine.worker import clean_notebooks
+from autograder.engine.submission import clean_notebooks
 from autograder.gates.hostile.attacks import XSS_MARKDOWN
 
 EXECUTABLE = re.compile(r"<[a-zA-Z][^>]*\son[a-z]+\s*=|<script|<i?frame\b|<svg|(?:java|vb)script\s*:",

@@ -7,8 +7,8 @@ at most a few per worker at a time, and alone writes the course's gradebook
 (:mod:`autograder.engine.gradebook`; SQLite or PostgreSQL through nbgrader's ``db_url``),
 ``<course>/autograded/`` and the log of each submission, after
 :func:`~autograder.engine.task.refusal` accepted the worker's result. What it graded is
-remembered in ``<course>/.autograder/<assignment>/`` (a fingerprint of each submitted folder), so
-a second run, or a run after an interrupted one, grades only what is new or changed; ``force``
+remembered in ``<course>/.autograder/<assignment>/`` (:mod:`autograder.engine.records`), so a
+second run, or a run after an interrupted one, grades only what is new or changed; ``force``
 regrades everything.
 
 Start-up problems are said once, before any submission: every worker first starts its test kernel
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
 import itertools
 import json
 import os
@@ -31,7 +30,7 @@ import tempfile
 import threading
 import uuid
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -40,15 +39,14 @@ from traitlets.config import PyFileConfigLoader
 from autograder.course import COURSE, read
 from autograder.engine import gradebook
 from autograder.engine.cluster import ALLOWED_FAILURES, Where, grading_client
-from autograder.engine.files import read_regular_files, regular_files, write_files
+from autograder.engine.files import read_regular_files
+from autograder.engine.records import STATE, Outcome, done_before, fingerprint, finish, submissions
 from autograder.engine.sandbox import MAX_WORKERS, Limits, SandboxUnavailable, unavailable_reason
 from autograder.engine.startup import WARM_TIMEOUT, StartupFailed
 from autograder.engine.task import Result, Shared, Task, refusal
 
-__all__ = ["Outcome", "Options", "StartupFailed", "grade_assignment", "grade_course", "submissions",
-           "fingerprint", "collect", "STATE"]
+__all__ = ["Options", "grade_assignment", "grade_course", "collect"]
 
-STATE = ".autograder"  # <course>/.autograder/<assignment>/<student>.json: what was graded
 IN_FLIGHT = 2  # tasks per worker sent ahead: a worker never waits for the client to record a result
 
 
@@ -66,40 +64,6 @@ class Options:
     scheduler: str | None = None  # a Dask scheduler's address; None: the course config's, else local
 
 
-@dataclass
-class Outcome:
-    """One row of the table: a student's result."""
-
-    student: str
-    score: float
-    max_score: float
-    status: str  # "graded", "unchanged" (done by an earlier run) or "FAILED"
-    seconds: float
-    reason: str = ""  # failures, and notes such as killed cells or a replaced kernel
-    fingerprint: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "FAILED"
-
-
-def submissions(course: Path, assignment: str) -> dict[str, Path]:
-    """student -> submitted folder, for every ``submitted/<student>/<assignment>``."""
-    found = {}
-    for folder in sorted((course / "submitted").glob(f"*/{assignment}")):
-        if folder.is_dir():
-            found[folder.parent.name] = folder
-    return found
-
-
-def fingerprint(folder: Path, salt: str) -> str:
-    """sha256 of the relative path and bytes of every file the grader uses from ``folder``."""
-    digest = hashlib.sha256(salt.encode())
-    for relative in regular_files(folder)[0]:
-        digest.update(str(relative).encode() + b"\0" + (folder / relative).read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def _course_config(course: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
@@ -110,45 +74,6 @@ def _where(config, options: Options) -> Where:
     return Where(workers=options.workers, scheduler=options.scheduler or section.get("scheduler") or None,
                  tls_ca_file=section.get("tls_ca_file"), tls_cert=section.get("tls_cert"),
                  tls_key=section.get("tls_key"))
-
-
-def _state_path(course: Path, assignment: str, student: str) -> Path:
-    return course / STATE / assignment / f"{student}.json"
-
-
-def _done_before(
-    course: Path, assignment: str, student: str, mark: str, db_url: str, course_id: str
-) -> Outcome | None:
-    path = _state_path(course, assignment, student)
-    if not path.exists():
-        return None
-    try:
-        state = Outcome(**json.loads(path.read_text()))
-    except (ValueError, TypeError):
-        return None
-    if state.fingerprint != mark or not gradebook.has_submission(db_url, course_id, assignment, student):
-        return None
-    state.status, state.seconds = ("unchanged" if not state.failed else "FAILED"), 0.0
-    return state
-
-
-def _finish(course: Path, result: Result, mark: str, db_url: str, course_id: str,
-            max_score: float) -> Outcome:
-    """Write one accepted result into the gradebook, autograded/, the log and the state file."""
-    assignment, student = result.assignment, result.student
-    score = gradebook.record(db_url, course_id, assignment, student, result.scores)
-    target = course / "autograded" / student / assignment
-    if result.scores is not None and result.autograded:
-        shutil.rmtree(target, ignore_errors=True)
-        write_files(result.autograded, target)
-    failed = bool(result.problems) or result.scores is None
-    outcome = Outcome(student, score, max_score, "FAILED" if failed else "graded", result.seconds,
-                      "; ".join(result.problems + result.notes), mark)
-    state = _state_path(course, assignment, student)
-    state.parent.mkdir(parents=True, exist_ok=True)
-    state.with_suffix(".log").write_text("\n".join(result.log) + "\n")
-    state.write_text(json.dumps(asdict(outcome)))
-    return outcome
 
 
 def _describe(config, options: Options, where: Where) -> str:
@@ -220,10 +145,10 @@ def _sort(course: Path, assignment: str, chosen: list[str], found: dict[str, Pat
         if student not in found:
             missing = Result(student, assignment,
                              problems=[f"no submission folder submitted/{student}/{assignment}"])
-            outcomes[student] = _finish(course, missing, "", db_url, course_id, top)
+            outcomes[student] = finish(course, missing, "", db_url, course_id, top)
             continue
         mark = fingerprint(found[student], salt)
-        earlier = None if force else _done_before(course, assignment, student, mark, db_url, course_id)
+        earlier = None if force else done_before(course, assignment, student, mark, db_url, course_id)
         if earlier is not None:
             outcomes[student] = earlier
         else:
@@ -338,7 +263,7 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
                 _check_started(client, shared, None if where.scheduler else where.workers)
 
                 def record(result: Result, mark: str) -> None:
-                    outcomes[result.student] = _finish(course, result, mark, db_url, course_id, top)
+                    outcomes[result.student] = finish(course, result, mark, db_url, course_id, top)
 
                 _dispatch(client, shared, pending, found, maxima, record, options.progress)
     finally:

@@ -27,89 +27,21 @@ from pathlib import Path
 from distributed import WorkerPlugin, get_worker
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder.course import read
 from autograder.engine.files import read_regular_files, write_files
 from autograder.engine.sandbox import SandboxUnavailable, readonly_paths, run_uid
-from autograder.engine.sanitize import clean_file
+from autograder.engine.submission import check_notebooks, clean_notebooks, stopped_cells
 from autograder.engine.task import Result, Shared, Task
 
-__all__ = ["GradingPlugin", "grade", "warm_problem", "plugin_name", "check_notebooks", "clean_notebooks",
-           "task_config", "MAX_NOTEBOOK_BYTES", "MAX_LOG_LINE", "MAX_LOG_LINES"]
+__all__ = ["GradingPlugin", "grade", "warm_problem", "plugin_name", "task_config", "MAX_LOG_LINE",
+           "MAX_LOG_LINES"]
 
-MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
 MAX_LOG_LINE = 2000  # characters of one log record (they may quote student output)
 MAX_LOG_LINES = 400  # log records one result carries (the last ones)
-FAILURE_NAMES = {
-    "KernelKilled": "killed",
-    "KernelDied": "died",
-    "CellTimeoutError": "timed out",
-    "NotRun": "not run",
-}
 
 
 def plugin_name(run: str) -> str:
     """The worker plugin's name for grading run ``run``."""
     return f"cnncourse-grading-{run}"
-
-
-def check_notebooks(folder: Path, expected: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Problems that stop notebooks from being graded, and notes on those that will be.
-
-    Unreadable notebooks are removed from ``folder`` (nbgrader then scores them zero as missing).
-
-    Args:
-        folder: the submission's private copy.
-        expected: notebook name -> the course's kernel name.
-    """
-    problems, notes = [], []
-    for name, kernel in expected.items():
-        path = folder / f"{name}.ipynb"
-        if not path.exists():
-            problems.append(f"missing notebook {name}.ipynb")
-            continue
-        if path.stat().st_size == 0:
-            problems.append(f"{name}.ipynb is an empty file")
-            path.unlink()
-            continue
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            problems.append(f"{name}.ipynb has {path.stat().st_size >> 20} MiB, more than the "
-                            f"{MAX_NOTEBOOK_BYTES >> 20} MiB a notebook may have")
-            path.unlink()
-            continue
-        try:
-            nb = read(path)
-            if not isinstance(nb.get("cells"), list):
-                raise ValueError("no list of cells")
-        except Exception as error:  # any parse failure: JSON, schema, encoding
-            problems.append(
-                f"{name}.ipynb is not a readable notebook ({type(error).__name__}: "
-                f"{str(error).splitlines()[0][:80] if str(error) else ''})"
-            )
-            path.unlink()
-            continue
-        found = nb.metadata.get("kernelspec", {}).get("name")
-        if found != kernel:
-            notes.append(f"{name}.ipynb asks for kernel {repr(found)[:80]}; graded with the course's "
-                         f"{kernel!r}")
-    return problems, notes
-
-
-def clean_notebooks(folder: Path) -> list[str]:
-    """Clean every notebook of the private copy ``folder`` before grading (:mod:`autograder.engine.sanitize`).
-
-    Runs after :func:`check_notebooks`: what is left parses. A notebook that still cannot be cleaned
-    is removed (nbgrader scores it zero as missing). Returns notes for the instructor.
-    """
-    notes = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            note = clean_file(path)
-        except Exception as error:  # any parse or write failure of a hostile file
-            path.unlink()
-            note = f"{path.name} could not be cleaned and was not graded ({type(error).__name__})"
-        if note:
-            notes.append(note)
-    return notes
 
 
 def task_config(shared: Shared, course: Path, student: str, uid: int, readonly: tuple[str, ...],
@@ -144,18 +76,6 @@ def task_config(shared: Shared, course: Path, student: str, uid: int, readonly: 
     for name, value in shared.limits.items():
         setattr(sandbox, name, value)
     return config
-
-
-def _failures(folder: Path) -> list[str]:
-    """Cells the grader had to stop: ``test_x killed``, ``x_answer died``..."""
-    found = []
-    for path in sorted(folder.glob("*.ipynb")):
-        for cell in read(path).cells:
-            names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
-            for ename in sorted(names & FAILURE_NAMES.keys()):
-                grade_id = str(cell.metadata.get("nbgrader", {}).get("grade_id", "a cell"))[:80]
-                found.append(f"{grade_id} {FAILURE_NAMES[ename]}")
-    return found
 
 
 def _clip(text: str) -> str:
@@ -228,9 +148,9 @@ class GradingPlugin(WorkerPlugin):
         self.warm = self.thread.submit(self._warm_up)
 
     def teardown(self, worker) -> None:  # noqa: ANN001
-        from autograder.engine.split import _kill_kept
+        from autograder.engine.test_kernel import kill_kept
 
-        self.thread.submit(_kill_kept)
+        self.thread.submit(kill_kept)
         self.thread.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.private, ignore_errors=True)
 
@@ -309,7 +229,7 @@ class GradingPlugin(WorkerPlugin):
             result.problems.append(f"nbgrader failed: {cause}")
             return
         autograded = self.course / "autograded" / student / self.shared.assignment
-        result.notes += _failures(autograded)
+        result.notes += stopped_cells(autograded)
         result.autograded = read_regular_files(autograded)[0]
 
 

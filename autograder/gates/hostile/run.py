@@ -16,7 +16,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import ROOT
-from autograder.engine.client import STATE
+from autograder.engine.records import STATE
 from autograder.gates.hostile.corpus import Case, Context, floor, test_order_of, twins, write
 from autograder.gates.students import Student
 from autograder.gates.workspace import NbgraderFailed, Workspace, tools_on_path
