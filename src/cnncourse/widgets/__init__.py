@@ -1,7 +1,8 @@
 """Interactive explorers for Sections 7.2, 7.3, 7.5 and 7.6.
 
-``conv_pointer`` is the one a student points at: an anywidget drawing (see
-:mod:`cnncourse.widgets.pointer`) inside sliders; the others redraw matplotlib figures.
+``conv_pointer``, ``channels_pointer`` and ``receptive_field_pointer`` are the ones a student points
+at: an anywidget drawing (see :mod:`cnncourse.widgets.pointer`) inside sliders; the others redraw
+matplotlib figures.
 
 Each builder returns an ``ipywidgets.VBox`` subclass: make it the last expression of a cell
 (or ``display`` it) and move the sliders. Every number shown comes from
@@ -20,8 +21,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cnncourse._checks import positive_int, positive_pair
+
+from .channels import ChannelPointer
 from .conv import ConvExplorer
 from .feature_maps import FeatureMapExplorer
+from .fields import FieldPointer, layer_specs
+from .geometry import LayerSpec
 from .kernel import ConvKernelExplorer
 from .pointer import ConvPointer, as_pointer_image
 from .pooling import PoolingExplorer
@@ -29,6 +35,8 @@ from .receptive_field import ReceptiveFieldExplorer
 
 __all__ = [
     "conv_pointer",
+    "channels_pointer",
+    "receptive_field_pointer",
     "conv_explorer",
     "kernel_explorer",
     "pooling_explorer",
@@ -36,6 +44,8 @@ __all__ = [
     "feature_map_explorer",
     "ConvExplorer",
     "ConvPointer",
+    "ChannelPointer",
+    "FieldPointer",
     "ConvKernelExplorer",
     "PoolingExplorer",
     "ReceptiveFieldExplorer",
@@ -75,6 +85,77 @@ def conv_pointer(X: torch.Tensor | None = None, K: torch.Tensor | None = None, *
     K = as_pointer_image("conv_pointer", "K", K, POINTER_K)
     return ConvPointer(X, K, stride=stride, padding=padding, dilation=dilation, transposed=transposed,
                        output_padding=output_padding, flip=flip)
+
+
+POINTER_CHANNELS = (torch.arange(75, dtype=torch.float64).reshape(3, 5, 5) % 4).tolist()
+
+
+def channels_pointer(X: torch.Tensor | None = None, K: torch.Tensor | None = None, *,
+                     out_channels: int = 3, groups: int = 1, kernel_size: int | tuple[int, int] = 2,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                     dilation: int | tuple[int, int] = 1) -> ChannelPointer:
+    """Point at a multi-channel, grouped convolution (Section 7.4).
+
+    Hover an output cell: its window lights up in every input channel it reads, each with the
+    weights of its own kernel slice, and the sum is written channel by channel. Hover an input
+    cell: the output cells it feeds light up, only in the output channels of its group. The
+    ``groups`` dropdown splits the channels (``groups = C_in``: depthwise); ``kernel_size=1``
+    shows the 1 × 1 convolution as a per-pixel matrix product.
+
+    Args:
+        X: the input ``(C_in, H, W)``, real, at most 16 on every axis (default: 3 channels of 5 × 5
+            small integers); copied, and painting changes the copy.
+        K: the kernels ``(C_out, C_in / groups, kh, kw)``; then ``groups`` must be
+            ``C_in / K.shape[1]`` and stays fixed. Default: small seeded integers, redrawn for
+            each choice of ``groups``, ``out_channels`` of them of size ``kernel_size``.
+
+    Raises:
+        TypeError: X or K is not a real tensor of the right rank, or a setting has the wrong type.
+        ValueError: a size is out of range, or ``groups`` does not divide the channel counts.
+    """
+    who = "channels_pointer"
+    X = as_pointer_image(who, "X", X, POINTER_CHANNELS, 3, "(C_in, H, W)")
+    if K is not None:
+        K = as_pointer_image(who, "K", K, [], 4, "(C_out, C_in / groups, kh, kw)")
+        out_channels, kernel_size = K.shape[0], tuple(K.shape[2:])
+    kernel_size = positive_pair(who, "kernel_size", kernel_size)
+    positive_int(who, "out_channels", out_channels)
+    positive_int(who, "groups", groups)
+    return ChannelPointer(X, K, out_channels, groups, kernel_size, stride=stride, padding=padding,
+                          dilation=dilation)
+
+
+def receptive_field_pointer(model: nn.Module | Sequence[LayerSpec] | None = None,
+                            input_size: int | tuple[int, int] = 12) -> FieldPointer:
+    """Point at a unit of a deep layer and see the input pixels it depends on (Sections 7.2.6, 7.6).
+
+    Args:
+        model: a network whose children up to the first ``Flatten`` are convolutions, poolings and
+            elementwise layers (e.g. ``LeNet()``, with ``input_size=28``), or a list of
+            :class:`~cnncourse.widgets.geometry.LayerSpec`; default: conv 3 × 3, pool 2 × 2
+            stride 2, conv 3 × 3.
+        input_size: the input's ``(H, W)`` (an int for a square), at most 32 on a side.
+
+    Raises:
+        TypeError: a layer the receptive field cannot follow (a Linear before the Flatten, a
+            non-square kernel).
+        ValueError: a layer does not fit its input, or the input is larger than 32.
+    """
+    who = "receptive_field_pointer"
+    size = positive_pair(who, "input_size", input_size)
+    if max(size) > 32:
+        raise ValueError(f"{who}: input_size must be at most 32 × 32 cells to point at, got {size}")
+    if model is None:
+        layers = [LayerSpec("conv", 3), LayerSpec("pool", 2, 2), LayerSpec("conv", 3)]
+    elif isinstance(model, nn.Module):
+        layers = layer_specs(model, who)
+    else:
+        layers = list(model)
+    names = [f"{layer.kind} {layer.kernel_size}×{layer.kernel_size}"
+             + (f", stride {layer.stride}" if layer.stride > 1 else "")
+             + (f", padding {layer.padding}" if layer.padding else "")
+             + (f", dilation {layer.dilation}" if layer.dilation > 1 else "") for layer in layers]
+    return FieldPointer(layers, size, names)
 
 
 def conv_explorer() -> ConvExplorer:
