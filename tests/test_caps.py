@@ -15,9 +15,9 @@ from nbformat.v4 import new_output
 from autograder.engine.caps import STUB_CHARACTERS, OutputBudget, fit, json_size
 from autograder.engine.sandbox import interpreter
 from autograder.engine.startup import unreachable
-from cnncourse.grading.remote import StudentKernelError, request
-from cnncourse.grading.stand_ins import stand_in_class
-from cnncourse.grading.wire import MAX_MESSAGE, MAX_NAME, to_text
+from cnncourse.grading_kernels.stand_ins import stand_in_class
+from cnncourse.grading_kernels.test_side import StudentKernelError, request
+from cnncourse.grading_kernels.wire import MAX_MESSAGE, MAX_NAME, to_text
 
 BIG = 3_000_000
 OUTPUTS = {

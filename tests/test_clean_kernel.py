@@ -18,11 +18,12 @@ import pytest
 import torch
 from torch import nn
 
-import cnncourse.grading.agent as agent
-import cnncourse.grading.remote as remote
+import cnncourse.grading_kernels.student_side as agent
+import cnncourse.grading_kernels.test_side as remote
 from autograder.engine.names import free_names, is_setup_cell, is_test_cell, run_first
 from cnncourse.grading import observe
-from cnncourse.grading.wire import MAX_BYTES, WireError, from_text, to_text
+from cnncourse.grading_kernels import protocol
+from cnncourse.grading_kernels.wire import MAX_BYTES, WireError, from_text, to_text
 
 
 @pytest.fixture
@@ -35,12 +36,13 @@ def student(monkeypatch) -> dict:
     remote.forget_submission()  # no namespace, student code or verdict of an earlier test
 
     def forward(prompt: str) -> str:
-        assert prompt.startswith(remote.PROMPT)
+        request = protocol.request_text(prompt)
+        assert request is not None and protocol.well_formed(request)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            agent.serve(prompt[len(remote.PROMPT):])
-        text = out.getvalue()
-        return text[text.rindex(agent.BEGIN) + len(agent.BEGIN):text.rindex(agent.END)]
+            agent.serve(request)
+        answer, _ = protocol.unframe(out.getvalue())
+        return answer
 
     monkeypatch.setattr(builtins, "input", forward)
     students["__tests__"] = tests
@@ -269,16 +271,8 @@ def test_arguments_are_read_back_where_the_students_function_ran(student):
 
 def test_test_kernels_never_share_a_uid_with_student_kernels():
     from autograder.engine.sandbox import KERNELS_PER_TASK, run_uid
-    from autograder.engine.split import TEST_UID_BASE
+    from autograder.engine.test_kernel import TEST_UID_BASE
 
     highest_student = max(run_uid(task, pid) for pid in (0, 99_999, 199_999) for task in (0, 624, 625))
     assert highest_student + KERNELS_PER_TASK < TEST_UID_BASE
     assert TEST_UID_BASE + 40_000_000 < 2**31  # signed 32-bit uids stay valid
-
-
-def test_the_grader_speaks_the_same_protocol_as_both_kernels():
-    """autograder.engine.forward keeps its own copies of the markers (the grader does not import torch)."""
-    from autograder.engine import forward
-
-    assert (forward._PROMPT, forward._FAILURE) == (remote.PROMPT, remote.FAILURE)
-    assert (forward._BEGIN, forward._END) == (agent.BEGIN, agent.END)

@@ -12,12 +12,13 @@
 * a wall limit per notebook; outputs of every kind are capped in bytes of JSON per cell and per
   notebook (:mod:`autograder.engine.caps`), display updates included; widgets' messages are ignored;
 * kernels inherit no file but ``/dev/null`` and a pipe the grader drains (:mod:`autograder.engine.kernel_io`);
-* test cells run in a second, clean kernel that never runs student code (:mod:`autograder.engine.split`).
+* test cells run in a second, clean kernel that never runs student code: a
+  :class:`autograder.engine.test_kernel.TestKernel`, whose requests a
+  :class:`autograder.engine.bridge.RequestBridge` answers from the student kernel.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import tempfile
@@ -35,6 +36,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode, default
 
+from autograder.engine.bridge import RequestBridge, StudentKernelLost
 from autograder.engine.caps import CappedOutputs, OutputBudget
 from autograder.engine.files import copy_regular_files
 from autograder.engine.kernel_io import KernelOutput
@@ -48,12 +50,13 @@ from autograder.engine.sandbox import (
     Sandbox,
     write_kernel_spec,
 )
-from autograder.engine.split import KERNEL_ARGUMENTS, CleanTests, StudentKernelLost
+from autograder.engine.test_kernel import TestKernel, deleted_setup_cells, shutdown
 
-__all__ = ["SandboxedExecute", "KernelKilled"]
+__all__ = ["SandboxedExecute", "KernelKilled", "KERNEL_ARGUMENTS"]
 
 
 _KERNELS = itertools.count()  # kernels started by this process
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # every grading kernel's (student and test)
 
 
 class KernelKilled(RuntimeError):
@@ -64,7 +67,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-class SandboxedExecute(CappedOutputs, CleanTests, Execute):
+class SandboxedExecute(CappedOutputs, Execute):
     """Execute a submission cell by cell in a sandboxed kernel that may be killed and replaced."""
 
     split = Bool(True, help="Run test cells in a clean kernel that never runs student code.").tag(config=True)
@@ -158,6 +161,32 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
         finally:
             self._kernel_output.started()
 
+    async def _launch_clean_kernel(self, uid: int, options: list[str]) -> tuple[AsyncKernelManager, object]:
+        """A sandboxed kernel in an empty folder (no student file), ready, that may ask for input.
+
+        The test kernel's launcher (:class:`autograder.engine.test_kernel.TestKernel`); the student
+        kernel is started by nbclient (:meth:`async_start_new_kernel`).
+        """
+        km, ipc = self._kernel_manager("tests-")
+        workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)
+        env = self._launcher_env(self._box(workdir, ipc, uid))
+        output = KernelOutput()
+        try:
+            await ensure_async(km.start_kernel(env=env, extra_arguments=[*KERNEL_ARGUMENTS, *options],
+                                               **output.launch_kwargs()))
+        finally:
+            output.started()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        except Exception as error:  # say why: bubblewrap's or Python's own words
+            await shutdown(km, kc)
+            raise RuntimeError(f"{error}; the kernel wrote: {output.text(wait=2)}") from error
+        kc.allow_stdin = True
+        self._seal(ipc)
+        return km, kc
+
     async def async_start_new_kernel_client(self):
         try:
             kc = await super().async_start_new_kernel_client()
@@ -198,9 +227,46 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
         self._run_dir: str | None = None
         self._check_assign_resources(resources)
         self._budget = OutputBudget(self.output_limit, self.notebook_output_limit)
-        self._reset_clean_tests()
+        deleted = deleted_setup_cells(self.nb, self.resources, self.log) if self.split else []
+        self._tests = self._test_kernel(deleted)
         run_sync(self._run_all_and_stop)()
         return self.nb, self.resources
+
+    def _test_kernel(self, setup_sources: list[str]) -> TestKernel:
+        return TestKernel(launch=self._launch_clean_kernel, execute=self._run_cell_on,
+                          bridge=RequestBridge(self.kill_grace), setup_sources=setup_sources, log=self.log)
+
+    def warm_test_kernel(self) -> str:
+        """Start a test kernel the way grading does, and keep it for this process's first notebook.
+
+        Returns:
+            "" when it started and imported the grading library; else why not (the kernel's words).
+        """
+        return run_sync(self._test_kernel([]).warm)(self.startup_timeout)
+
+    async def _run_cell_on(self, km: AsyncKernelManager, kc: object, cell: NotebookNode, index: int,
+                           timeout: int | None = None) -> None:
+        """Run ``cell`` on the kernel ``km``/``kc`` (the test kernel) as notebook cell ``index``.
+
+        The one place that points nbclient at another kernel: its cell execution (timeouts, output
+        hooks, the caps of :class:`autograder.engine.caps.CappedOutputs`) reads ``self.km`` and
+        ``self.kc``, so they are swapped for the call and put back after. nbclient also stores an
+        executed cell at ``self.nb.cells[index]``: the notebook's own cell there is put back, so a
+        scratch cell never replaces it.
+        """
+        cells = self.nb.cells
+        position = index if 0 <= index < len(cells) else len(cells) - 1
+        original = cells[position] if cells else None
+        student, usual = (self.km, self.kc), self.timeout
+        self.km, self.kc = km, kc
+        self.timeout = usual if timeout is None else timeout
+        try:
+            await self.async_execute_cell(cell, index, store_history=False)
+        finally:
+            self.km, self.kc = student
+            self.timeout = usual
+            if original is not None:
+                cells[position] = original
 
     def _replayable(self, index: int, fatal: set[int]) -> bool:
         cell = self.nb.cells[index]
@@ -214,10 +280,10 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
     async def _run_all_and_stop(self) -> None:
         try:
             if self.split:
-                self._tests_ready = asyncio.ensure_future(self._start_test_kernel())  # beside the student's
+                self._tests.start_soon()  # beside the student kernel's start
             await self._run_all()
         finally:
-            await self._stop_test_kernel(keep=self.keep_test_kernel)
+            await self._tests.stop(keep=self.keep_test_kernel)
 
     async def _run_all(self) -> None:
         deadline = time.monotonic() + self.notebook_timeout
@@ -274,7 +340,9 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
             # A test cell always runs: a submission may not tag its way past the tests.
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != self.skip_cells_with_tag]
         if self.split and is_test_cell(cell):
-            await self._execute_test(index, deadline)
+            timeout = max(1, min(self.timeout or 60, int(deadline - time.monotonic()) + 1))
+            await self._tests.test_cell(cell, index, timeout, self.kill_grace, student=(self.km, self.kc),
+                                        budget=self._budget)
             return
         timeout = self.timeout
         self.timeout = max(1, min(timeout, int(deadline - time.monotonic()) + 1))
@@ -283,7 +351,7 @@ class SandboxedExecute(CappedOutputs, CleanTests, Execute):
         finally:
             self.timeout = timeout
         if self.split and is_setup_cell(cell):
-            await self._setup_in_tests(cell, index)
+            await self._tests.setup_cell(cell.source)
 
     async def _replay(self, indices: list[int], deadline: float) -> None:
         """Re-run earlier cells in a fresh kernel; their recorded outputs stay as they were."""

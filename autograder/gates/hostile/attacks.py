@@ -397,8 +397,8 @@ def corr2d(X, K):
 
 cnncourse.functional.corr2d = corr2d
 '''
-# The student kernel's agent sends a forged stand-in, claiming to be a tensor, instead of every tensor.
-FORGED_TENSORS = '''import cnncourse.grading.agent as _agent
+# The student kernel's side sends a forged stand-in, claiming to be a tensor, instead of every tensor.
+FORGED_TENSORS = '''import cnncourse.grading_kernels.student_side as _agent
 import torch as _torch
 
 _honest = _agent.encode

@@ -13,8 +13,10 @@ Modules, by job: :mod:`.checks` (tensors, shapes, values), :mod:`.choices` (answ
 questions), :mod:`.modules` (blocks built from torch.nn, layer specifications), and the
 problem-specific checkers :mod:`.diagonal`, :mod:`.differences`, :mod:`.products`,
 :mod:`.pooling` and :mod:`.normalization`. :mod:`.observe` calls a student's function wherever it
-lives and can read its arguments back: test cells are graded in a clean kernel (:mod:`.remote`,
-:mod:`.agent`, :mod:`.wire`) where student names arrive as safe data or stand-ins.
+lives and can read its arguments back: test cells are graded in a clean kernel where student
+names arrive as safe data or stand-ins (what runs inside the grading kernels is
+:mod:`cnncourse.grading_kernels`, never imported by test cells). :mod:`.feedback` is not for test
+cells either: it is the grader's nbgrader preprocessor that hides hidden tests in feedback.
 
 Typical test cell::
 

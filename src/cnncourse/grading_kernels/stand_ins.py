@@ -1,6 +1,6 @@
 """Local classes for objects of the student's kernel, so ``isinstance`` works on stand-ins (Sections 7.1-8.6).
 
-A stand-in (:class:`cnncourse.grading.remote.Remote`) reports the class of the object it stands
+A stand-in (:class:`.test_side.Remote`) reports the class of the object it stands
 for. When that class is one of torch's or cnncourse's, the test kernel uses the real class; else
 a subclass of the first such class in its MRO, named like the student's class, so
 ``isinstance(block, nn.Module)`` and ``block.__class__.__name__`` read as in one kernel. Tensors
@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from cnncourse.grading.wire import MAX_NAME, clipped
+from cnncourse.grading_kernels.wire import MAX_NAME, clipped
 
 __all__ = ["TRUSTED_ROOTS", "stand_in_class", "forget_stand_ins"]
 

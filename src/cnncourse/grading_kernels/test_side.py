@@ -5,14 +5,16 @@ student code (PrairieLearn's design). Before a test cell runs there, :func:`begi
 the test kernel's namespace back as the instructor's setup cells left it and fetches the names
 the cell uses from the student's kernel: data arrives as data, anything else as a
 :class:`Remote` stand-in whose attribute reads, calls, iteration, ``len`` and indexing are
-requests answered by :mod:`cnncourse.grading.agent` in the student's kernel. Whatever that
+requests answered by :mod:`.student_side` in the student's kernel. Whatever that
 kernel does to itself (input transformers, event callbacks, ``sys.settrace``, patched grading
 helpers, torch functions or the library's oracles) reaches the tests only as answers to the
 questions they ask.
 
-Requests travel over the kernel's stdin channel (``input()``); the grader forwards them. A
-request the student's kernel could not answer (it timed out, died or was killed) raises
-:class:`StudentKernelError`.
+Requests travel over the kernel's stdin channel (``input()``); the grader forwards them
+(:mod:`.protocol`). A request the student's kernel could not answer (it timed out, died or was
+killed) raises :class:`StudentKernelError`. The grader calls :func:`remember_start`,
+:func:`forget_submission`, :func:`before_setup` and :func:`begin_test_cell` here, with the code
+:func:`.protocol.call` builds.
 """
 
 from __future__ import annotations
@@ -22,16 +24,23 @@ import sys
 import warnings
 from typing import Any
 
-from cnncourse.grading.observe import Observation
-from cnncourse.grading.stand_ins import forget_stand_ins, stand_in_class
-from cnncourse.grading.wire import MAX_MESSAGE, MAX_NAME, SCALARS, WireError, clipped, from_text, to_text
+from cnncourse.grading_kernels.observation import Observation
+from cnncourse.grading_kernels.protocol import Reply, Request, Tag, failure_reason, request_prompt
+from cnncourse.grading_kernels.stand_ins import forget_stand_ins, stand_in_class
+from cnncourse.grading_kernels.wire import (
+    MAX_MESSAGE,
+    MAX_NAME,
+    SCALARS,
+    WireError,
+    clipped,
+    from_text,
+    to_text,
+)
 
-__all__ = ["PROMPT", "FAILURE", "Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
+__all__ = ["Remote", "RemoteCallable", "StudentKernelError", "request", "decode",
            "encode_argument", "observe_remote", "namespace", "remember_start", "forget_submission",
            "before_setup", "snapshot", "begin_test_cell"]
 
-PROMPT = "cnncourse-request:"  # prefix of a request sent as input()'s prompt
-FAILURE = "!"  # prefix of the grader's reply when the student's kernel gave none
 _pristine: dict[str, Any] | None = None  # the namespace after the setup cells
 _setup_ran: list[bool] = [False]  # a setup cell ran since the last snapshot
 _start: dict[str, Any] = {}  # the namespace as the kernel started
@@ -56,14 +65,15 @@ def _raise_student_error(info: dict) -> None:
 
 def request(message: tuple, raw: bool = False) -> Any:
     """Send one request to the student's kernel and return its answer (decoded unless ``raw``)."""
-    reply = input(PROMPT + to_text(message))
-    if reply.startswith(FAILURE):
-        raise StudentKernelError(reply[len(FAILURE):])
+    reply = input(request_prompt(to_text(message)))
+    reason = failure_reason(reply)
+    if reason is not None:
+        raise StudentKernelError(reason)
     try:
         status, payload = from_text(reply)
     except (WireError, TypeError, ValueError) as error:
         raise StudentKernelError(f"the student's kernel answered something unreadable ({error})") from None
-    if status == "x":
+    if status == Reply.RAISED:
         _raise_student_error(payload if isinstance(payload, dict) else {})
     return payload if raw else decode(payload)
 
@@ -84,7 +94,7 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_ipython") or name.startswith("_repr_"):
             raise AttributeError(name)  # IPython's display probes stay local
-        return request(("getattr", self._handle, name))
+        return request((Request.GETATTR, self._handle, name))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise TypeError(f"a test cannot change the student's object ({name} = ...); build a local copy")
@@ -93,16 +103,16 @@ class Remote:
         return clipped(self._info.get("repr", "<student object>"), MAX_MESSAGE)
 
     def __iter__(self):  # noqa: ANN204
-        return iter(request(("list", self._handle)))
+        return iter(request((Request.LIST, self._handle)))
 
     def __len__(self) -> int:
-        return request(("len", self._handle))
+        return request((Request.LEN, self._handle))
 
     def __bool__(self) -> bool:
-        return request(("bool", self._handle))
+        return request((Request.BOOL, self._handle))
 
     def __getitem__(self, key: Any) -> Any:
-        return request(("getitem", self._handle, encode_argument(key)))
+        return request((Request.GETITEM, self._handle, encode_argument(key)))
 
 
 class RemoteCallable(Remote):
@@ -117,29 +127,29 @@ class RemoteCallable(Remote):
 def decode(value: Any) -> Any:
     """A value as encoded by the student's kernel, with stand-ins for its handles."""
     tag = value[0] if isinstance(value, tuple) and value else None
-    if tag == "d" and type(value[1]) in SCALARS:
+    if tag == Tag.DATA and type(value[1]) in SCALARS:
         return value[1]
-    if tag == "d" and _is_tensor(value[1]):
+    if tag == Tag.DATA and _is_tensor(value[1]):
         return _plain(value[1])
-    if tag == "F" and isinstance(value[1], list) and len(value[1]) == 2:
+    if tag == Tag.FRACTION and isinstance(value[1], list) and len(value[1]) == 2:
         from fractions import Fraction
 
         numerator, denominator = value[1]
         if type(numerator) is int and type(denominator) is int and denominator > 0:
             return Fraction(numerator, denominator)
-    if tag in ("t", "l") and isinstance(value[1], list):
+    if tag in (Tag.TUPLE, Tag.LIST) and isinstance(value[1], list):
         items = [decode(item) for item in value[1]]
-        return tuple(items) if tag == "t" else items
-    if tag == "D" and isinstance(value[1], list):
+        return tuple(items) if tag == Tag.TUPLE else items
+    if tag == Tag.DICT and isinstance(value[1], list):
         return {key: decode(item) for key, item in value[1] if isinstance(key, SCALARS)}
-    if tag == "S" and isinstance(value[1], list):
+    if tag == Tag.SIZE and isinstance(value[1], list):
         import torch
 
         return torch.Size(int(n) for n in value[1])
-    if tag == "r" and isinstance(value[1], int) and isinstance(value[2], dict):
+    if tag == Tag.HANDLE and isinstance(value[1], int) and isinstance(value[2], dict):
         info = value[2]
         return (RemoteCallable if info.get("callable") else Remote)(value[1], info)
-    if tag == "m":
+    if tag == Tag.MODULE:
         module = clipped(value[1], MAX_NAME)
         raise StudentKernelError(f"the student's kernel sent the module {module!r}; tests import their "
                                  "own modules")
@@ -170,26 +180,26 @@ def _plain(value: Any) -> Any:
 def encode_argument(value: Any) -> tuple:
     """An argument for the student's kernel: data, containers of data, or a stand-in's handle."""
     if isinstance(value, Remote):
-        return ("r", object.__getattribute__(value, "_handle"))
+        return (Tag.HANDLE, object.__getattribute__(value, "_handle"))
     if type(value) in SCALARS or _is_tensor(value):
-        return ("d", value.detach().clone() if _is_tensor(value) else value)
+        return (Tag.DATA, value.detach().clone() if _is_tensor(value) else value)
     if type(value) in (tuple, list):
-        return ("t" if type(value) is tuple else "l", [encode_argument(item) for item in value])
+        return (Tag.TUPLE if type(value) is tuple else Tag.LIST, [encode_argument(item) for item in value])
     if isinstance(value, dict):
-        return ("D", [(key, encode_argument(item)) for key, item in value.items()])
+        return (Tag.DICT, [(key, encode_argument(item)) for key, item in value.items()])
     import torch
 
     if isinstance(value, torch.Size):
-        return ("S", list(value))
+        return (Tag.SIZE, list(value))
     raise TypeError(f"a test cannot pass a {type(value).__name__} to the student's code; pass tensors, "
                     "numbers, strings or containers of them")
 
 
 def observe_remote(fn: Remote, args: tuple, kwargs: dict, options: dict) -> Observation:
-    """:func:`cnncourse.grading.observe.observe` for a function in the student's kernel."""
+    """:func:`cnncourse.grading.observe` for a function in the student's kernel."""
     handle = object.__getattribute__(fn, "_handle")
     encoded_kwargs = {key: encode_argument(value) for key, value in kwargs.items()}
-    answer = request(("call", handle, encode_argument(tuple(args)), encoded_kwargs, options))
+    answer = request((Request.CALL, handle, encode_argument(tuple(args)), encoded_kwargs, options))
     if not isinstance(answer, dict):
         raise StudentKernelError("the student's kernel answered a call with something else")
     return Observation(answer.get("result"), args=tuple(answer.get("args", ())))
@@ -262,7 +272,7 @@ def begin_test_cell(names: list[str]) -> None:
     wanted = [n for n in names if n.isidentifier() and n not in space and not hasattr(builtins, n)]
     if not wanted:
         return
-    found = request(("names", wanted), raw=True)
+    found = request((Request.NAMES, wanted), raw=True)
     for name, value in (found if isinstance(found, list) else ()):
         if isinstance(name, str) and name in wanted:
             try:

@@ -1,7 +1,7 @@
 """What travels between a clean test kernel and a student's kernel, and how (Sections 7.1-8.6).
 
 While a submission is graded, its answer cells run in one kernel and its test cells in another
-that never runs a line of student code (:mod:`cnncourse.grading.remote`). Values cross as
+that never runs a line of student code (:mod:`.test_side`). Values cross as
 *safe data* or as *handles*:
 
 * data: ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, plain tensors and
@@ -12,25 +12,25 @@ that never runs a line of student code (:mod:`cnncourse.grading.remote`). Values
 * handles: everything else (a student's function, module, class, iterator) stays where it lives
   and is named by a number; the other side gets a stand-in whose every use is a request.
 
-An encoded value is a tagged tuple: ``("d", value)``, ``("t", items)``, ``("l", items)``,
-``("D", [(key, item), ...])``, ``("S", ints)``, ``("F", [numerator, denominator])``,
-``("m", module_name)`` or ``("r", handle, info)``.
+An encoded value is a tagged tuple (the tags are :class:`.protocol.Tag`'s): ``("d", value)``,
+``("t", items)``, ``("l", items)``, ``("D", [(key, item), ...])``, ``("S", ints)``,
+``("F", [numerator, denominator])``, ``("m", module_name)`` or ``("r", handle, info)``. A
+message's text is base64 (:func:`.protocol.text_of`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import math
 from typing import Any
 
 import torch
 
+from cnncourse.grading_kernels.protocol import MAX_BYTES, ProtocolError, bytes_of, text_of
+
 __all__ = ["MAX_BYTES", "MAX_ITEMS", "MAX_NAME", "MAX_MESSAGE", "SCALARS", "WireError", "to_text",
            "from_text", "class_path", "clipped"]
 
-MAX_BYTES = 32 << 20  # one message, before base64
 MAX_ITEMS = 100_000  # elements of all containers in one message
 # Student text the grader quotes (in a test's message, a stand-in's class name): both sides clip it,
 # since the student's kernel may send anything.
@@ -54,7 +54,7 @@ def to_text(message: Any) -> str:
                         "from your notebook to its tests at a time (your own run has no such limit); smaller "
                         f"values pass: at most about {MAX_BYTES // 8 / 1e6:.1f} million float64 or "
                         f"{MAX_BYTES // 4 / 1e6:.1f} million float32 numbers")
-    return base64.b64encode(data).decode("ascii")
+    return text_of(data)
 
 
 def from_text(text: str) -> Any:
@@ -63,12 +63,10 @@ def from_text(text: str) -> Any:
     Raises:
         WireError: not base64, too large, or not loadable as safe data.
     """
-    if len(text) > 4 * MAX_BYTES // 3 + 4:
-        raise WireError(f"a message of {len(text)} characters is larger than the grader accepts")
     try:
-        data = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as error:
-        raise WireError(f"not base64 ({error})") from None
+        data = bytes_of(text)
+    except ProtocolError as error:
+        raise WireError(str(error)) from None
     try:
         return torch.load(io.BytesIO(data), weights_only=True)
     except Exception as error:  # the unpickler refuses anything but safe data

@@ -1,8 +1,9 @@
 """The student's kernel's side: answering the clean test kernel's requests (Sections 7.1-8.6).
 
-The grader runs ``serve(request)`` in the student's kernel for every request a test cell makes
-through :mod:`cnncourse.grading.remote`; the answer is printed between two markers and the grader
-forwards it. Nothing here is trusted: student code shares this kernel and may change any of it.
+The grader runs ``serve(request)`` in the student's kernel (the code is
+:func:`.protocol.serve_call`'s) for every request a test cell makes through :mod:`.test_side`;
+the answer is printed between the protocol's two markers (:func:`.protocol.framed`) and the
+grader forwards it. Nothing here is trusted: student code shares this kernel and may change any of it.
 It can only change the answers, and the test kernel accepts answers as safe data, checked by
 tests that run where student code never does.
 """
@@ -18,8 +19,9 @@ from typing import Any
 
 import torch
 
-from cnncourse.grading.observe import observe_here, user_namespace
-from cnncourse.grading.wire import (
+from cnncourse.grading_kernels.observation import observe_here
+from cnncourse.grading_kernels.protocol import Reply, Request, Tag, framed
+from cnncourse.grading_kernels.wire import (
     MAX_ITEMS,
     MAX_MESSAGE,
     MAX_NAME,
@@ -31,9 +33,8 @@ from cnncourse.grading.wire import (
     to_text,
 )
 
-__all__ = ["BEGIN", "END", "serve", "encode", "answer"]
+__all__ = ["serve", "encode", "answer", "user_namespace"]
 
-BEGIN, END = "\x02cnncourse-answer:", "\x03"
 _handles: dict[int, Any] = {}
 _counter = itertools.count(1)
 
@@ -42,6 +43,15 @@ def _keep(value: Any) -> int:
     handle = next(_counter)
     _handles[handle] = value
     return handle
+
+
+def user_namespace() -> dict:
+    """The namespace a notebook's cells run in (IPython's ``user_ns``, else ``__main__``)."""
+    try:
+        shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 (defined in IPython kernels)
+        return shell.user_ns
+    except NameError:
+        return vars(sys.modules["__main__"])
 
 
 def _mro(cls: type) -> list[list[str]]:
@@ -67,16 +77,16 @@ def _number(value: Any) -> tuple | None:
     """
     kind = type(value)
     if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
-        return ("d", bool(value))  # numpy's bool is no numbers.Integral
+        return (Tag.DATA, bool(value))  # numpy's bool is no numbers.Integral
     if isinstance(value, numbers.Integral):
-        return ("d", int(operator.index(value)))
+        return (Tag.DATA, int(operator.index(value)))
     if isinstance(value, numbers.Rational):
         numerator, denominator = int(value.numerator), int(value.denominator)
-        return ("d", numerator) if denominator == 1 else ("F", [numerator, denominator])
+        return (Tag.DATA, numerator) if denominator == 1 else (Tag.FRACTION, [numerator, denominator])
     if isinstance(value, numbers.Real):
-        return ("d", float(value))
+        return (Tag.DATA, float(value))
     if isinstance(value, numbers.Complex):
-        return ("d", complex(value))
+        return (Tag.DATA, complex(value))
     return None
 
 
@@ -93,38 +103,38 @@ def encode(value: Any, budget: list[int] | None = None) -> tuple:
         raise WireError(f"the value holds more than {MAX_ITEMS} items")
     kind = type(value)
     if kind in SCALARS:
-        return ("d", value)
+        return (Tag.DATA, value)
     number = _number(value)
     if number is not None:
         return number
     if kind is torch.Tensor:
-        return ("d", value.detach().clone())
+        return (Tag.DATA, value.detach().clone())
     if kind is torch.nn.Parameter:
-        return ("d", torch.nn.Parameter(value.detach().clone(), requires_grad=value.requires_grad))
+        return (Tag.DATA, torch.nn.Parameter(value.detach().clone(), requires_grad=value.requires_grad))
     if kind is torch.Size:
-        return ("S", [int(n) for n in value])
+        return (Tag.SIZE, [int(n) for n in value])
     if kind in (tuple, list):
-        return ("t" if kind is tuple else "l", [encode(item, budget) for item in value])
+        return (Tag.TUPLE if kind is tuple else Tag.LIST, [encode(item, budget) for item in value])
     if isinstance(value, dict) and type(value).__module__ in ("builtins", "collections"):
         if all(type(key) in SCALARS for key in value):
-            return ("D", [(key, encode(item, budget)) for key, item in value.items()])
+            return (Tag.DICT, [(key, encode(item, budget)) for key, item in value.items()])
     if isinstance(value, ModuleType):
-        return ("m", str(value.__name__))
-    return ("r", _keep(value), _info(value))
+        return (Tag.MODULE, str(value.__name__))
+    return (Tag.HANDLE, _keep(value), _info(value))
 
 
 def _decode(value: Any) -> Any:
     tag = value[0]
-    if tag == "d":
+    if tag == Tag.DATA:
         return value[1]
-    if tag in ("t", "l"):
+    if tag in (Tag.TUPLE, Tag.LIST):
         items = [_decode(item) for item in value[1]]
-        return tuple(items) if tag == "t" else items
-    if tag == "D":
+        return tuple(items) if tag == Tag.TUPLE else items
+    if tag == Tag.DICT:
         return {key: _decode(item) for key, item in value[1]}
-    if tag == "S":
+    if tag == Tag.SIZE:
         return torch.Size(value[1])
-    if tag == "r":
+    if tag == Tag.HANDLE:
         if value[1] not in _handles:
             raise LookupError(f"no object {value[1]} in the student's kernel (released)")
         return _handles[value[1]]
@@ -132,34 +142,34 @@ def _decode(value: Any) -> Any:
 
 
 def _call(handle: int, args: tuple, kwargs: dict, options: dict) -> tuple:
-    fn = _decode(("r", handle))
+    fn = _decode((Tag.HANDLE, handle))
     seen = observe_here(fn, _decode(args), {key: _decode(item) for key, item in kwargs.items()}, **options)
     fields: dict[str, Any] = {"result": seen.result, "args": seen.args}
-    return ("D", [(key, encode(item)) for key, item in fields.items()])
+    return (Tag.DICT, [(key, encode(item)) for key, item in fields.items()])
 
 
 def answer(message: tuple) -> tuple:
-    """The encoded answer to one request (see :mod:`cnncourse.grading.remote`)."""
+    """The encoded answer to one request (:class:`.protocol.Request`)."""
     op = message[0]
-    if op == "names":
+    if op == Request.NAMES:
         _handles.clear()  # a new test cell: earlier handles are released
         namespace = user_namespace()
         return [(name, encode(namespace[name])) for name in message[1] if name in namespace]
-    if op == "call":
+    if op == Request.CALL:
         return _call(*message[1:])
-    target = _decode(("r", message[1]))
-    if op == "getattr":
+    target = _decode((Tag.HANDLE, message[1]))
+    if op == Request.GETATTR:
         return encode(getattr(target, message[2]))
-    if op == "list":
+    if op == Request.LIST:
         items = list(itertools.islice(iter(target), MAX_ITEMS + 1))
         if len(items) > MAX_ITEMS:
             raise WireError(f"iterating gave more than {MAX_ITEMS} items")
         return encode(items)
-    if op == "len":
+    if op == Request.LEN:
         return encode(int(len(target)))
-    if op == "bool":
+    if op == Request.BOOL:
         return encode(bool(target))
-    if op == "getitem":
+    if op == Request.GETITEM:
         return encode(target[_decode(message[2])])
     raise WireError(f"unknown request {op!r}")
 
@@ -174,28 +184,28 @@ def _message(error: BaseException) -> str:
 def _asked(message: Any) -> str:
     """What a request asked for, in the words of a test's failure message."""
     op = message[0] if isinstance(message, tuple) and message else None
-    if op == "names" and isinstance(message[1], list):
+    if op == Request.NAMES and isinstance(message[1], list):
         names = clipped(", ".join(map(str, message[1])), 300)
         return f"the values this test reads from your notebook ({names})"
-    if op == "call":
+    if op == Request.CALL:
         return "what your function returned"
     return "the value this test asked for"
 
 
 def serve(text: str) -> None:
-    """Answer the request in ``text`` and print the answer between :data:`BEGIN` and :data:`END`."""
+    """Answer the request in ``text`` and print the answer between the protocol's markers."""
     message: Any = None
     try:
         message = from_text(text)
-        reply: tuple = ("ok", answer(message))
+        reply: tuple = (Reply.OK, answer(message))
     except BaseException as error:  # noqa: BLE001 (everything the student's code raises goes back)
-        reply = ("x", {"name": clipped(type(error).__name__, MAX_NAME), "message": _message(error),
+        reply = (Reply.RAISED, {"name": clipped(type(error).__name__, MAX_NAME), "message": _message(error),
                        "mro": _mro(type(error))})
     try:
         encoded = to_text(reply)
     except Exception as error:  # too large, or not safe data after all
         text = clipped(f"{_asked(message)}: {_message(error)}", 1000)
-        encoded = to_text(("x", {"name": "ValueError", "message": text,
-                                 "mro": [["builtins", "ValueError"]]}))
-    sys.stdout.write(f"{BEGIN}{encoded}{END}\n")
+        encoded = to_text((Reply.RAISED, {"name": "ValueError", "message": text,
+                                          "mro": [["builtins", "ValueError"]]}))
+    sys.stdout.write(framed(encoded))
     sys.stdout.flush()
