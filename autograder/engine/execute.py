@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -40,17 +39,10 @@ from autograder.engine.bridge import RequestBridge, StudentKernelLost
 from autograder.engine.caps import CappedOutputs, OutputBudget
 from autograder.engine.files import copy_regular_files
 from autograder.engine.kernel_io import KernelOutput
+from autograder.engine.kernels import KernelPlace, launcher_env
 from autograder.engine.names import is_setup_cell, is_test_cell
-from autograder.engine.sandbox import (
-    ENV_VAR,
-    KERNEL_NAME,
-    KERNELS_PER_TASK,
-    UID_BASE,
-    Limits,
-    Sandbox,
-    write_kernel_spec,
-)
-from autograder.engine.test_kernel import TestKernel, deleted_setup_cells, shutdown
+from autograder.engine.sandbox import KERNELS_PER_TASK, UID_BASE, Limits, Sandbox
+from autograder.engine.test_kernel import TestKernel, deleted_setup_cells
 
 __all__ = ["SandboxedExecute", "KernelKilled", "KERNEL_ARGUMENTS"]
 
@@ -101,45 +93,14 @@ class SandboxedExecute(CappedOutputs, Execute):
 
     # ------------------------------------------------------------------ kernel
     def create_kernel_manager(self) -> AsyncKernelManager:
-        self.km, self._ipc_dir = self._kernel_manager("kernel-")
+        self.km, self._ipc_dir = self._place().manager("kernel-")
         return self.km
 
-    def _kernel_manager(self, prefix: str) -> tuple[AsyncKernelManager, str]:
-        """A manager for one sandboxed kernel, talking over Unix sockets in a new folder (returned)."""
-        base = Path(self.scratch or tempfile.gettempdir())
-        specs = write_kernel_spec(base / "kernels")
-        ipc_dir = tempfile.mkdtemp(prefix=prefix, dir=base)
-        km = AsyncKernelManager(
-            kernel_name=KERNEL_NAME,
-            config=self.config,
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
-        )
-        km.transport = "ipc"
-        km.ip = os.path.join(ipc_dir, "socket")
-        km.connection_file = os.path.join(ipc_dir, "connection.json")
-        return km, ipc_dir
-
-    def _box(self, workdir: str, ipc_dir: str, uid: int) -> Sandbox:
-        """The sandbox of one kernel, with this course's read-only paths and limits."""
+    def _place(self) -> KernelPlace:
+        """Where and how this executor's kernels run: its scratch folder, sandbox and limits."""
         limits = Limits(self.memory_limit, self.process_limit, self.file_size_limit, self.tmp_size)
         readonly = tuple(p for p in self.readonly.split(os.pathsep) if p)
-        return Sandbox(workdir=workdir, ipc_dir=ipc_dir, readonly=readonly, uid=uid, isolate=self.isolate,
-                       limits=limits)
-
-    @staticmethod
-    def _launcher_env(box: Sandbox) -> dict[str, str]:
-        """The launcher runs on the host (it imports this package); the kernel gets a clean env."""
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            ENV_VAR: box.to_env(),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        }
-
-    def _seal(self, ipc_dir: str) -> None:
-        """The kernel has bound its sockets: from now on it may not create files on the host."""
-        if self.isolate and os.geteuid() == 0:
-            os.chown(ipc_dir, 0, 0)
-            os.chmod(ipc_dir, 0o755)
+        return KernelPlace(self.scratch, self.config, readonly, self.isolate, limits)
 
     def _sandbox(self) -> Sandbox:
         # The kernel works in a copy: nbgrader (with the grader's rights) writes the autograded
@@ -150,10 +111,10 @@ class SandboxedExecute(CappedOutputs, Execute):
             self._run_dir = tempfile.mkdtemp(prefix="run-", dir=self.scratch or None)
             copy_regular_files(source, Path(self._run_dir))
         uid = self.uid + next(_KERNELS) % KERNELS_PER_TASK  # a fresh uid for every kernel
-        return self._box(self._run_dir, self._ipc_dir, uid)
+        return self._place().box(self._run_dir, self._ipc_dir, uid)
 
     async def async_start_new_kernel(self, **kwargs) -> None:
-        kwargs["env"] = self._launcher_env(self._sandbox())
+        kwargs["env"] = launcher_env(self._sandbox())
         self.extra_arguments = list(KERNEL_ARGUMENTS)
         self._kernel_output = KernelOutput()
         try:
@@ -162,37 +123,16 @@ class SandboxedExecute(CappedOutputs, Execute):
             self._kernel_output.started()
 
     async def _launch_clean_kernel(self, uid: int, options: list[str]) -> tuple[AsyncKernelManager, object]:
-        """A sandboxed kernel in an empty folder (no student file), ready, that may ask for input.
-
-        The test kernel's launcher (:class:`autograder.engine.test_kernel.TestKernel`); the student
-        kernel is started by nbclient (:meth:`async_start_new_kernel`).
-        """
-        km, ipc = self._kernel_manager("tests-")
-        workdir = tempfile.mkdtemp(prefix="tests-run-", dir=self.scratch or None)
-        env = self._launcher_env(self._box(workdir, ipc, uid))
-        output = KernelOutput()
-        try:
-            await ensure_async(km.start_kernel(env=env, extra_arguments=[*KERNEL_ARGUMENTS, *options],
-                                               **output.launch_kwargs()))
-        finally:
-            output.started()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
-        except Exception as error:  # say why: bubblewrap's or Python's own words
-            await shutdown(km, kc)
-            raise RuntimeError(f"{error}; the kernel wrote: {output.text(wait=2)}") from error
-        kc.allow_stdin = True
-        self._seal(ipc)
-        return km, kc
+        """The test kernel's launcher (:class:`autograder.engine.test_kernel.TestKernel`); the student
+        kernel is started by nbclient (:meth:`async_start_new_kernel`)."""
+        return await self._place().clean_kernel(uid, [*KERNEL_ARGUMENTS, *options], self.startup_timeout)
 
     async def async_start_new_kernel_client(self):
         try:
             kc = await super().async_start_new_kernel_client()
         except Exception as error:  # say what the kernel said (bubblewrap's reason, a Python error)
             raise RuntimeError(f"{error}; the kernel wrote: {self._kernel_output.text(wait=2)}") from error
-        self._seal(self._ipc_dir)
+        self._place().seal(self._ipc_dir)
         return kc
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> dict:
