@@ -1,6 +1,11 @@
-"""Command line: ``python -m autograder {grade,validate,simulate,mutants,students,all} [ASSIGNMENT ...]``.
+"""Command line: ``python -m autograder {grade,lint,digest,new,validate,simulate,mutants,students,all} ...``.
 
 ``grade`` grades the course's real submissions (``course/submitted/``) into its gradebook.
+
+For an instructor writing questions (``course/AUTHORING.md``): ``lint [PS ...]`` checks the source
+notebooks statically against every rule the grader relies on; ``digest NAME ANSWER`` prints the
+``check_choice(...)`` line of a multiple-choice question; ``new PS`` writes a new assignment from
+the template, with its mutants file.
 
 ``students`` grades the simulated students and the mutants in one autograde run per assignment;
 ``all`` is ``validate`` followed by ``students``.
@@ -29,12 +34,17 @@ DEFAULT_TIMEOUT = 30  # seconds per cell while grading synthetic students (the c
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["grade", "validate", "simulate", "mutants", "students", "all"],
-                        help="grade the submitted notebooks; validate the assignments; grade the simulated "
-                             "students, the mutants, or both in one run (students); or validate and then "
-                             "students (all)")
+    parser.add_argument("command", choices=["grade", "lint", "digest", "new", "validate", "simulate",
+                                            "mutants", "students", "all"],
+                        help="grade the submitted notebooks; lint the source notebooks; print a "
+                             "multiple-choice digest line (digest NAME ANSWER); write a new assignment "
+                             "(new PS); validate the assignments; grade the simulated students, the "
+                             "mutants, or both in one run (students); or validate and then students (all)")
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="folders of course/source (default: all of them)")
+                        help="folders of course/source (default: all of them); digest: NAME ANSWER")
+    parser.add_argument("--hint", default="", help="digest: the hint a wrong answer shows")
+    parser.add_argument("--choices", default=None,
+                        help="digest: the allowed letters (default ABCD for a letter, none for a number)")
     parser.add_argument("--timeout", type=int, default=None,
                         help=f"per-cell time limit in seconds while autograding (grade: the course config's "
                              f"Execute.timeout; the other commands: {DEFAULT_TIMEOUT})")
@@ -57,10 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _grade(assignment: str, run_simulate: bool, run_mutants: bool, args: argparse.Namespace):
     """One workspace and one autograde run for the synthetic students and/or the mutants."""
-    from autograder.gates import mutation, simulate
+    from autograder.gates import mutants, mutation, simulate
     from autograder.gates.students import Student, grade
 
     with workspace([assignment], course=args.course, timeout=args.timeout, keep=args.keep) as ws:
+        mutants.copy_data(assignment, args.course, ws.course)
         ws.nbgrader("generate_assignment", assignment)
         students: list[Student] = []
         the_plan = None
@@ -111,10 +122,46 @@ def _grade_command(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _digest_command(args: argparse.Namespace) -> int:
+    """``digest NAME ANSWER``: the line that checks a multiple-choice (or numeric) answer."""
+    from autograder.gates.lint import digest_line
+
+    if len(args.assignments) != 2 or not args.assignments[0].isidentifier():
+        print("digest: give the variable and the right answer, e.g. "
+              "`python -m autograder digest answer_bn C`", file=sys.stderr)
+        return 2
+    name, answer = args.assignments
+    choices = args.choices if args.choices is not None else ("ABCD" if answer.strip().isalpha() else "")
+    print(f"# paste into the test cell after {name}'s answer cell (inside the hidden region):",
+          file=sys.stderr)
+    print(digest_line(name, answer, hint=args.hint, choices=choices))
+    return 0
+
+
+def _lint_command(args: argparse.Namespace, chosen: list[str]) -> int:
+    """``lint [PS ...]``: every problem, one a line; exit 1 when there is one (warnings do not count)."""
+    from autograder.gates.lint import lint_assignment
+
+    problems = warnings = 0
+    for assignment in chosen:
+        for problem in lint_assignment(assignment, args.course):
+            print(problem)
+            warnings += problem.warning
+            problems += not problem.warning
+    print(f"lint {' '.join(chosen)}: {problems} problem(s), {warnings} warning(s)")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "grade":
         return _grade_command(args)
+    if args.command == "digest":
+        return _digest_command(args)
+    if args.command == "new":
+        from autograder.tools.new import new_command
+
+        return new_command(args.assignments, args.course)
     args.timeout = args.timeout or DEFAULT_TIMEOUT
     known = assignments(args.course)
     chosen = args.assignments or known
@@ -123,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown assignment(s): {', '.join(unknown)}; {args.course / 'source'} has {', '.join(known)}",
               file=sys.stderr)
         return 2
+    if args.command == "lint":
+        return _lint_command(args, chosen)
     ok = True
     timings = []
     if args.command in ("validate", "all"):

@@ -15,7 +15,6 @@ split, test cells in a namespace of their own fed through the clean test kernel'
 
 from __future__ import annotations
 
-import ast
 import builtins
 import contextlib
 import copy
@@ -28,12 +27,13 @@ import warnings
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-import cnncourse.grading.agent as agent
-import cnncourse.grading.remote as remote
+import cnncourse.grading_kernels.student_side as agent
+import cnncourse.grading_kernels.test_side as remote
 from autograder.course import assignments, cells, read, source_notebooks
 from autograder.engine.names import free_names, is_setup_cell, is_test_cell
 from autograder.gates import mutants
 from autograder.gates.regions import reference_source
+from cnncourse.grading_kernels import protocol
 
 ASSIGNMENTS = assignments()
 
@@ -69,9 +69,9 @@ def _forward(prompt: str) -> str:
     """The grader's part: a test namespace's request answered by the student side's ``serve``."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        agent.serve(prompt[len(remote.PROMPT):])
-    text = out.getvalue()
-    return text[text.rindex(agent.BEGIN) + len(agent.BEGIN):text.rindex(agent.END)]
+        agent.serve(protocol.request_text(prompt))
+    answer, _ = protocol.unframe(out.getvalue())
+    return answer
 
 
 Results = dict[str, tuple[float, str | None]]  # test grade_id -> (points, None or the error it raised)
@@ -84,7 +84,8 @@ def _run(assignment: str, answers: dict[str, str], split: bool = False) -> Resul
     With ``split`` the test cells run as ``python -m autograder grade`` runs them: in a namespace of
     their own holding only what the setup cells defined, their free names fetched from the
     student's namespace as copies or stand-ins through the real request protocol
-    (:mod:`cnncourse.grading.remote` and :mod:`cnncourse.grading.agent`, wired back to back).
+    (:mod:`cnncourse.grading_kernels.test_side` and :mod:`cnncourse.grading_kernels.student_side`,
+    wired back to back through :mod:`cnncourse.grading_kernels.protocol`).
 
     Returns:
         For every graded test cell, its points and None (passed) or the error it raised.
@@ -232,53 +233,13 @@ def test_no_option_is_identifiable_by_its_length_or_letter_style(assignment, gra
     assert len(options[right]) >= min(wrong) / LENGTH_MARGIN, (len(options[right]), wrong)
 
 
-def _bound_names(source: str) -> set[str]:
-    """Names ``source`` binds anywhere (assignments, definitions, imports, parameters, loop targets)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # IPython syntax in a notebook's own cell: it defines nothing a test may read
-        return set()
-    bound: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-    return bound
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_follow_the_clean_kernel_rules(assignment):
+    """DEVELOPERS.md, "Test-cell rules" 1-5 (and every other rule the grader relies on) are
+    ``python -m autograder lint``'s; tests/test_lint.py has one test per rule."""
+    from autograder.gates.lint import lint_assignment
 
-
-def _test_cells():
-    """(assignment, grade_id, source, names the setup and reference answer cells define) per test cell."""
-    for assignment in ASSIGNMENTS:
-        nb = _notebook(assignment)
-        defined = set(dir(builtins))
-        for raw in nb.cells:
-            if raw.cell_type == "code" and is_setup_cell(raw):
-                defined |= _bound_names(raw.source)
-            elif raw.cell_type == "code" and raw.metadata.get("nbgrader", {}).get("solution"):
-                defined |= _bound_names(reference_source(raw.source))
-        for raw in nb.cells:
-            if is_test_cell(raw):
-                grade_id = raw.metadata["nbgrader"]["grade_id"]
-                yield pytest.param(assignment, grade_id, raw.source, defined, id=f"{assignment}-{grade_id}")
-
-
-@pytest.mark.parametrize(("assignment", "grade_id", "source", "defined"), list(_test_cells()))
-def test_test_cells_follow_the_clean_kernel_rules(assignment, grade_id, source, defined):
-    """DEVELOPERS.md, "Test-cell rules": what a test cell may do so it grades the same in one kernel
-    and in the clean test kernel, where student objects are stand-ins and data arrives as copies."""
-    tree = ast.parse(source)
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    # Rule 1: no namespace tables (in the clean kernel they hold stand-ins and the setup's names).
-    assert not names & {"globals", "locals", "vars"}, f"{grade_id} reads a namespace table"
-    # Rule 2: type() of a stand-in is Remote; use x.__class__.__name__ or isinstance.
-    assert "type" not in names, f"{grade_id} calls type(); use x.__class__.__name__ or isinstance"
-    # Rule 4: every name it reads comes from the cell itself, the setup cells or an answer cell,
-    # never from an earlier test cell (the clean kernel forgets those).
-    unknown = sorted(set(free_names(source)) - defined)
-    assert not unknown, f"{grade_id} reads {unknown}, defined by no setup or answer cell"
+    assert [str(p) for p in lint_assignment(assignment)] == []
 
 
 def test_every_assignment_says_before_its_questions_that_no_check_watches_how_and_selfgrade_repeats_it():

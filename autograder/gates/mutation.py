@@ -1,9 +1,10 @@
 """``python -m autograder mutants``: every known wrong answer must lose points.
 
-Each mutant of ``autograder/gates/mutants/<ps>.py`` becomes a synthetic student whose answers are the
-reference solution except for the mutated cells. A ``solution`` control student is graded in
-the same run: when it does not get full marks, the mutants' results mean nothing and the
-command fails.
+Each mutant of the assignment's mutants file (``course/mutants/<ps>.yaml``, else
+``autograder/gates/mutants/<ps>.py``; see :mod:`autograder.gates.mutants`) becomes a synthetic
+student whose answers are the reference solution except for the mutated cells. A ``solution``
+control student is graded in the same run: when it does not get full marks, the mutants'
+results mean nothing and the command fails.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Row:
 def mutant_students(ws: Workspace, assignment: str) -> list[Student]:
     """The control student (``solution``) and one student per mutant."""
     reference = reference_answers(assignment, ws.course / "source")
-    spec = mutants.load(assignment)
+    spec = mutants.find(assignment, ws.course)
     students = [Student("solution", reference)]
     for name, cells in spec.mutants.items():
         students.append(Student(PREFIX + name, reference | cells))

@@ -108,7 +108,7 @@ def plan(ws: Workspace, assignment: str) -> Plan:
     """Build the five students from the source notebooks and ``autograder/gates/mutants/<ps>.py``."""
     source = ws.course / "source"
     reference = reference_answers(assignment, source)
-    spec = mutants.load(assignment)
+    spec = mutants.find(assignment, ws.course)
     unknown = sorted(set(spec.solved) - reference.keys())
     if unknown:
         raise SystemExit(f"PARTIAL of {assignment} names unknown answer cells: {', '.join(unknown)}")

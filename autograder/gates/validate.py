@@ -2,7 +2,8 @@
 
 For every assignment, in a temporary copy of the course:
 
-1. conventions: grade_ids, the setup cell, the first line of every test cell, the kernel;
+1. conventions: ``python -m autograder lint`` (:mod:`autograder.gates.lint`) finds no problem;
+   when it finds one, the other steps are not run (the table says what lint said);
 2. the source notebooks pass every test cell (nbgrader's Validator, failures read from its result);
 3. ``nbgrader generate_assignment`` succeeds;
 4. the released notebooks fail every graded test cell (a stub must not earn points);
@@ -21,12 +22,11 @@ from tqdm import tqdm
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.course import COURSE, cells, read, source_notebooks
+from autograder.gates.lint import QUIET_LINE, lint_assignment, lint_notebook
 from autograder.gates.regions import HIDDEN, SOLUTION, leaks, region_lines, secret_lines, visible_text
 from autograder.gates.workspace import Workspace, workspace
 
 __all__ = ["QUIET_LINE", "Step", "convention_problems", "validate_assignment", "run"]
-
-QUIET_LINE = "from cnncourse.grading import quiet; quiet()"
 
 
 @dataclass
@@ -40,29 +40,8 @@ class Step:
 
 
 def convention_problems(path: Path) -> list[str]:
-    """How a source notebook departs from the conventions in ``autograder/__init__.py``."""
-    nb = read(path)
-    problems = []
-    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
-        problems.append("kernel spec is not python3")
-    found = cells(nb)
-    if not any(c.grade_id == "setup" and c.locked and not c.grade and not c.solution for c in found):
-        problems.append('no read-only cell with grade_id "setup"')
-    for cell in found:
-        if cell.is_answer and cell.cell_type == "code" and not cell.grade_id.endswith("_answer"):
-            problems.append(f"answer cell {cell.grade_id!r}: grade_id should end with '_answer'")
-        if cell.is_answer and cell.cell_type == "code" and SOLUTION[0] not in cell.source:
-            problems.append(f"answer cell {cell.grade_id!r} has no '### BEGIN SOLUTION' region")
-        if cell.is_test:
-            if not cell.grade_id.startswith("test_"):
-                problems.append(f"test cell {cell.grade_id!r}: grade_id should start with 'test_'")
-            if not cell.locked:
-                problems.append(f"test cell {cell.grade_id!r} is not locked")
-            if cell.source.lstrip().splitlines()[:1] != [QUIET_LINE]:
-                problems.append(f"test cell {cell.grade_id!r} does not start with {QUIET_LINE!r}")
-    if not any(c.is_test and c.points > 0 for c in found):
-        problems.append("no test cell with points")
-    return problems
+    """What ``lint`` finds wrong in one source notebook (its warnings left out), as text."""
+    return [p.what for p in lint_notebook(path, mutated=set(), seen_ids=set()) if not p.warning]
 
 
 def _validator(ws: Workspace, invert: bool) -> Validator:
@@ -106,8 +85,10 @@ def validate_assignment(ws: Workspace, assignment: str) -> list[Step]:
     def add(step: str, problems: list[str], fine: str) -> None:
         steps.append(Step(assignment, step, not problems, "; ".join(problems) if problems else fine))
 
-    add("conventions", [f"{p.name}: {msg}" for p in sources for msg in convention_problems(p)],
-        f"{len(sources)} notebook(s)")
+    problems = [str(p) for p in lint_assignment(assignment, ws.course) if not p.warning]
+    add("conventions", problems, f"lint: {len(sources)} notebook(s), no problem")
+    if problems:
+        return steps  # refused: the grader relies on every rule lint checks
     validator = _validator(ws, invert=False)
     problems = []
     for path in tqdm(sources, desc=f"{assignment} source", file=sys.stdout, leave=False):

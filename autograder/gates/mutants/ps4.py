@@ -118,23 +118,24 @@ class ResidualStudent(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         reshape = {reshape}
-        self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride={shortcut_stride})
-                      if reshape else None)
+        self.shortcut = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride={shortcut_stride})
+                         if reshape else nn.Identity())
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         A = {pre}
         Y = {main}
-        shortcut = {shortcut}
+        skip = {shortcut}
         return {output}
 '''
 _RESIDUAL_RIGHT = {"bn1_channels": "in_channels", "reshape": "in_channels != out_channels or stride != 1",
                    "shortcut_stride": "stride", "pre": "F.relu(self.bn1(X))",
                    "main": "self.conv2(F.relu(self.bn2(self.conv1(A))))",
-                   "shortcut": "X if self.conv3 is None else self.conv3(A)", "output": "Y + shortcut"}
+                   "shortcut": "X if isinstance(self.shortcut, nn.Identity) else self.shortcut(A)",
+                   "output": "Y + skip"}
 # Section 8.6's block (convolution, batch normalization, activation), whose bn1 normalises conv1's output.
 _RESIDUAL_BOOK = {"bn1_channels": "out_channels", "pre": "X",
                   "main": "self.bn2(self.conv2(F.relu(self.bn1(self.conv1(A)))))",
-                  "shortcut": "X if self.conv3 is None else self.conv3(X)"}
+                  "shortcut": "self.shortcut(X)"}
 
 
 def _residual(**wrong: str) -> str:
@@ -263,17 +264,17 @@ def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tu
     # Part 5: pre-activation residual block (every order, shortcut and final-ReLU error loses points)
     "residual_book_order_post_activation": {"residual_answer": _residual(**_RESIDUAL_BOOK)},
     "residual_book_block_with_final_relu": {"residual_answer": _residual(
-        **_RESIDUAL_BOOK, output="F.relu(Y + shortcut)")},
-    "residual_final_relu_kept": {"residual_answer": _residual(output="F.relu(Y + shortcut)")},
+        **_RESIDUAL_BOOK, output="F.relu(Y + skip)")},
+    "residual_final_relu_kept": {"residual_answer": _residual(output="F.relu(Y + skip)")},
     "residual_no_shortcut": {"residual_answer": _residual(output="Y")},
     "residual_projection_reads_raw_input": {"residual_answer": _residual(
-        shortcut="X if self.conv3 is None else self.conv3(X)")},
+        shortcut="self.shortcut(X)")},
     "residual_projection_skips_batch_norm": {"residual_answer": _residual(
-        shortcut="X if self.conv3 is None else self.conv3(F.relu(X))")},
+        shortcut="X if isinstance(self.shortcut, nn.Identity) else self.shortcut(F.relu(X))")},
     "residual_identity_reads_preactivated_input": {"residual_answer": _residual(
-        shortcut="A if self.conv3 is None else self.conv3(A)")},
+        shortcut="self.shortcut(A)")},
     "residual_projection_runs_bn1_a_second_time": {"residual_answer": _residual(
-        shortcut="X if self.conv3 is None else self.conv3(F.relu(self.bn1(X)))")},
+        shortcut="X if isinstance(self.shortcut, nn.Identity) else self.shortcut(F.relu(self.bn1(X)))")},
     "residual_relu_before_batch_norm": {"residual_answer": _residual(
         pre="self.bn1(F.relu(X))", main="self.conv2(self.bn2(F.relu(self.conv1(A))))")},
     "residual_second_relu_missing": {"residual_answer": _residual(
@@ -290,6 +291,9 @@ def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tu
     "residual_1x1_only_when_stride_changes": {"residual_answer": _residual(reshape="stride != 1")},
     "residual_shortcut_without_stride": {"residual_answer": _residual(shortcut_stride="1")},
     "residual_always_1x1_shortcut": {"residual_answer": _residual(reshape="True")},
+    "residual_identity_shortcut_is_none": {"residual_answer": _residual().replace(
+        "else nn.Identity())", "else None)").replace("isinstance(self.shortcut, nn.Identity)",
+                                                     "self.shortcut is None")},
     # Part 6: ResNeXt parameters
     "resnext_ignores_groups": {"resnext_answer": _resnext(grouped="b * b")},
     "resnext_groups_as_group_width": {"resnext_answer": _resnext(grouped="b * groups")},
