@@ -66,7 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
 notebook-times: $(STAMP)
-	$(BIN)/python -m autograder.notebooks
+	$(BIN)/python -m autograder.tools.chapters
 
 clean-course:
 	rm -rf course/release course/submitted course/autograded course/feedback course/exchange \

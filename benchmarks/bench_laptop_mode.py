@@ -2,7 +2,7 @@
 
 ``.venv/bin/python benchmarks/bench_laptop_mode.py [--passes quick,digits,fashion] [NOTEBOOK ...]``
 
-Runs notebooks top to bottom headless (``autograder.notebooks.execute_notebook``, as CI does) in
+Runs notebooks top to bottom headless (``autograder.tools.chapters.execute_notebook``, as CI does) in
 up to three passes and prints one table: minutes, final validation accuracy, the dataset the
 notebook says it used.
 
@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.notebooks import NotebookRun, chapter_notebooks, execute_notebook  # noqa: E402
+from autograder.tools.chapters import NotebookRun, chapter_notebooks, execute_notebook  # noqa: E402
 from cnncourse.data import load_digits_tensors, resize_images, sha256_file  # noqa: E402
 
 TRAINING = ["07_6_lenet", "08_1_alexnet", "08_2_vgg", "08_3_nin", "08_4_googlenet", "08_5_batch_norm",

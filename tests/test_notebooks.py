@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.notebooks import chapter_notebooks, execute_notebook, record
+from autograder.tools.chapters import chapter_notebooks, execute_notebook, record
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["00", "07_1", "07_2", "07_3", "07_4", "07_5", "07_6",

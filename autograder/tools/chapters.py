@@ -1,6 +1,6 @@
-"""Execute the chapter notebooks headless, as CI does, and report how long each took.
+"""Execute the chapter notebooks headless, as CI does, and report how long each took (not grading).
 
-``python -m autograder.notebooks [NOTEBOOK ...]`` runs the given notebooks (default: all of
+``python -m autograder.tools.chapters [NOTEBOOK ...]`` runs the given notebooks (default: all of
 ``notebooks/``) in quick mode and prints a per-notebook table; ``--mode laptop`` or ``--mode book``
 runs another of the training chapters' modes (``cnncourse.runtime``); ``--records`` prints the
 table recorded by the last pytest run instead of executing anything.
@@ -21,7 +21,7 @@ import nbformat
 
 from cnncourse.runtime import MODE_ENV, MODES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 RECORDS = ROOT / "build" / "notebook-times"
 
@@ -114,7 +114,7 @@ def _table(runs: list[NotebookRun]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.notebooks", description=__doc__.split("\n")[0]
+        prog="python -m autograder.tools.chapters", description=__doc__.split("\n")[0]
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in notebooks/")
     parser.add_argument("--mode", choices=MODES, default="quick",
