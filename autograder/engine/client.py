@@ -241,31 +241,31 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     if main_thread:  # `kill` ends a run like Ctrl-C: workers stopped, finished submissions kept
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        template = scratch / "template.db"
+        gradebook.make_template(db_url, course_id, assignment, template, cache=course / STATE / ".templates")
+        top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
+        maxima = gradebook.cell_maxima(f"sqlite:///{template}", course_id, assignment)
+        # Every notebook has its own wall limit; a worker busy for longer than all of them is stuck.
+        watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(maxima)) + 300
+        plugin = GradingPlugin(_shared(course, assignment, template, course_id, options, watchdog))
         with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(1) as starter:
-            # The cluster starts (about 1.5 s for a local one) while the submissions are sorted.
-            opening = starter.submit(stack.enter_context, grading_client(where))
-            template = scratch / "template.db"
-            gradebook.make_template(db_url, course_id, assignment, template,
-                                    cache=course / STATE / ".templates")
-            top = gradebook.max_score(f"sqlite:///{template}", course_id, assignment)
-            maxima = gradebook.cell_maxima(f"sqlite:///{template}", course_id, assignment)
+            # A local cluster's workers start with the plugin, so their test kernels warm up while the
+            # cluster starts (about 2 s) and the submissions are sorted.
+            local = () if where.scheduler else (plugin,)
+            opening = starter.submit(stack.enter_context, grading_client(where, plugins=local))
             outcomes, pending = _sort(course, assignment, chosen, found, salt, options.force, db_url,
                                       course_id, top)
             client = opening.result()
             if pending:
-                # Every notebook has its own wall limit; a worker busy for longer than all of them is stuck.
-                watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(maxima)) + 300
-                shared = _shared(course, assignment, template, course_id, options, watchdog)
-                plugin = GradingPlugin(shared)
-                client.register_plugin(plugin)
-                if where.scheduler:  # a shared cluster: its workers forget this run at the end
+                if where.scheduler:  # a shared cluster: its workers get the run now, forget it at the end
+                    client.register_plugin(plugin)
                     stack.callback(client.unregister_worker_plugin, plugin.name)
-                _check_started(client, shared, None if where.scheduler else where.workers)
+                _check_started(client, plugin.shared, None if where.scheduler else where.workers)
 
                 def record(result: Result, mark: str) -> None:
                     outcomes[result.student] = finish(course, result, mark, db_url, course_id, top)
 
-                _dispatch(client, shared, pending, found, maxima, record, options.progress)
+                _dispatch(client, plugin.shared, pending, found, maxima, record, options.progress)
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

@@ -67,8 +67,14 @@ def security(where: Where):  # noqa: ANN201  (distributed.Security or None)
 
 
 @contextlib.contextmanager
-def grading_client(where: Where) -> Iterator:
-    """A ``distributed.Client`` on the cluster ``where`` names; a local one is stopped on exit."""
+def grading_client(where: Where, plugins: tuple = ()) -> Iterator:
+    """A ``distributed.Client`` on the cluster ``where`` names; a local one is stopped on exit.
+
+    Args:
+        plugins: worker plugins a local cluster's workers start with (and get again when restarted):
+            their ``setup`` then overlaps the cluster's start. On an existing cluster the caller
+            registers them.
+    """
     import dask
     from distributed import Client, LocalCluster
 
@@ -84,7 +90,7 @@ def grading_client(where: Where) -> Iterator:
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                               memory_limit=0)
+                               memory_limit=0, plugins=set(plugins))
     try:
         client = Client(cluster, set_as_default=False)
         try:
