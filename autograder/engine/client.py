@@ -18,8 +18,6 @@ the kernel's own words (:class:`StartupFailed`) instead of failing every student
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import itertools
 import json
 import os
@@ -231,8 +229,6 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
     if options.progress:
         print(f"grade {assignment}: {_describe(config, options, where)}")
     chosen = options.students if options.students is not None else list(found)
-    if not where.scheduler:
-        where = Where(workers=max(1, min(where.workers, len(chosen))))
     salt = json.dumps(
         [options.timeout, options.limits, options.sandbox, (course / "nbgrader_config.py").read_text()]
     )
@@ -247,25 +243,27 @@ def grade_assignment(assignment: str, course: Path = COURSE, options: Options | 
         maxima = gradebook.cell_maxima(f"sqlite:///{template}", course_id, assignment)
         # Every notebook has its own wall limit; a worker busy for longer than all of them is stuck.
         watchdog = config.SandboxedExecute.get("notebook_timeout", 900) * max(1, len(maxima)) + 300
-        plugin = GradingPlugin(_shared(course, assignment, template, course_id, options, watchdog))
-        with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(1) as starter:
-            # A local cluster's workers start with the plugin, so their test kernels warm up while the
-            # cluster starts (about 2 s) and the submissions are sorted.
-            local = () if where.scheduler else (plugin,)
-            opening = starter.submit(stack.enter_context, grading_client(where, plugins=local))
-            outcomes, pending = _sort(course, assignment, chosen, found, salt, options.force, db_url,
-                                      course_id, top)
-            client = opening.result()
-            if pending:
-                if where.scheduler:  # a shared cluster: its workers get the run now, forget it at the end
+        outcomes, pending = _sort(course, assignment, chosen, found, salt, options.force, db_url,
+                                  course_id, top)
+        if pending:
+            if not where.scheduler:
+                where = Where(workers=min(where.workers, len(pending)))
+            plugin = GradingPlugin(_shared(course, assignment, template, course_id, options, watchdog))
+            # A local cluster's workers start with the run's plugin: their test kernels warm up while the
+            # cluster starts. An existing cluster's workers get it now and forget it at the end.
+            with grading_client(where, plugins=() if where.scheduler else (plugin,)) as client:
+                if where.scheduler:
                     client.register_plugin(plugin)
-                    stack.callback(client.unregister_worker_plugin, plugin.name)
-                _check_started(client, plugin.shared, None if where.scheduler else where.workers)
+                try:
+                    _check_started(client, plugin.shared, None if where.scheduler else where.workers)
 
-                def record(result: Result, mark: str) -> None:
-                    outcomes[result.student] = finish(course, result, mark, db_url, course_id, top)
+                    def record(result: Result, mark: str) -> None:
+                        outcomes[result.student] = finish(course, result, mark, db_url, course_id, top)
 
-                _dispatch(client, plugin.shared, pending, found, maxima, record, options.progress)
+                    _dispatch(client, plugin.shared, pending, found, maxima, record, options.progress)
+                finally:
+                    if where.scheduler:
+                        client.unregister_worker_plugin(plugin.name)
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

@@ -174,8 +174,7 @@ class RunTime:
 TIMED_ON = "a 2-core CPU without a GPU"
 # Minutes on the course machine (2 cores, no GPU), from benchmarks/bench_laptop_mode.py; the README
 # there says when and how busy the machine was. Laptop mode on Fashion-MNIST (a full-size stand-in)
-# was timed end to end for VGG (at load average 2.5-2.9, so pessimistically), GoogLeNet and ResNet
-# (quiet); the other figures of that column are projected from measured costs per image.
+# was timed end to end for every training notebook (VGG at load average 2.5-2.9, so pessimistically).
 # Book mode is not timed: the course machine has no GPU.
 RUN_TIMES: tuple[RunTime, ...] = (
     RunTime("00_start_here", 0.05, 0.05),
@@ -184,12 +183,12 @@ RUN_TIMES: tuple[RunTime, ...] = (
     RunTime("07_3_padding_and_stride", 0.12, 0.11),
     RunTime("07_4_channels", 0.12, 0.08),
     RunTime("07_5_pooling", 0.10, 0.06),
-    RunTime("07_6_lenet", 0.29, 0.23, 2.5, 0.969),
-    RunTime("08_1_alexnet", 0.21, 0.27, 2.6, 0.961),
+    RunTime("07_6_lenet", 0.29, 0.23, 2.9, 0.969),
+    RunTime("08_1_alexnet", 0.21, 0.27, 2.9, 0.961),
     RunTime("08_2_vgg", 0.35, 0.76, 7.6, 0.964),
-    RunTime("08_3_nin", 0.43, 0.35, 4.2, 0.972),
+    RunTime("08_3_nin", 0.43, 0.35, 2.5, 0.972),
     RunTime("08_4_googlenet", 0.31, 0.38, 3.9, 0.953),
-    RunTime("08_5_batch_norm", 0.17, 0.18, 2.3, 0.931),
+    RunTime("08_5_batch_norm", 0.17, 0.18, 2.1, 0.931),
     RunTime("08_6_resnet", 0.16, 0.23, 3.5, 0.953),
 )
 
