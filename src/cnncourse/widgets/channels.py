@@ -16,7 +16,7 @@ from cnncourse._checks import IntPair, conv_padding, positive_pair
 
 from .channels_data import ChannelData, channel_data, group_text
 from .geometry import ConvSettings
-from .pointer import PADDING_CHOICES, PAIR_SLIDERS, PointerDrawing, grid_panel, pair_sliders
+from .pointer import PADDING_CHOICES, PAIR_SLIDERS, PointerDrawing, grid_panel, pair_sliders, set_controls
 from .pointer_code import channels_code
 
 __all__ = ["ChannelPointer", "seeded_kernels"]
@@ -86,17 +86,7 @@ class ChannelPointer(widgets.VBox):
 
     def set(self, **values: object) -> None:
         """Set controls by name (``explorer.set(groups=3, stride_h=2)``), then refresh once."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise ValueError(f"ChannelPointer.set: no control named {unknown}; "
-                             f"the controls are {sorted(self.controls)}")
-        self._holding = True
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._holding = False
-        self.refresh()
+        set_controls(self, values)
 
     def handle_event(self, content: dict) -> None:
         """``{"event": "paint", "id": (ci * Hg + row) * Wg + col}``: paint one cell of the padded input."""

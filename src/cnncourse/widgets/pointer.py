@@ -27,7 +27,7 @@ from .pointer_code import pointer_code
 from .pointer_data import PointerData, number_text, pointer_data
 
 __all__ = ["PointerDrawing", "ConvPointer", "MAX_SIDE", "PADDING_CHOICES", "PAIR_SLIDERS", "as_pointer_image",
-           "grid_panel", "pair_sliders"]
+           "grid_panel", "pair_sliders", "set_controls"]
 
 HERE = Path(__file__).parent
 MAX_SIDE = 16  # cells per side a student can still point at, one by one
@@ -101,6 +101,21 @@ def as_pointer_image(who: str, name: str, T: object, default: list, ndim: int = 
     return T.detach().to("cpu", torch.float64).clone()
 
 
+def set_controls(explorer: widgets.VBox, values: dict[str, object]) -> None:
+    """A pointing explorer's ``set``: its controls by name, one refresh at the end (Section 7.3)."""
+    unknown = sorted(set(values) - set(explorer.controls))
+    if unknown:
+        raise ValueError(f"{type(explorer).__name__}.set: no control named {unknown}; "
+                         f"the controls are {sorted(explorer.controls)}")
+    explorer._holding = True
+    try:
+        for name, value in values.items():
+            explorer.controls[name].value = value
+    finally:
+        explorer._holding = False
+    explorer.refresh()
+
+
 class ConvPointer(widgets.VBox):
     """Point at a convolution: sliders around a :class:`PointerDrawing` (Sections 7.2-7.3).
 
@@ -172,17 +187,7 @@ class ConvPointer(widgets.VBox):
 
     def set(self, **values: object) -> None:
         """Set controls by name (``explorer.set(stride_h=2, transposed=True)``), then refresh once."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise ValueError(f"ConvPointer.set: no control named {unknown}; "
-                             f"the controls are {sorted(self.controls)}")
-        self._holding = True
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._holding = False
-        self.refresh()
+        set_controls(self, values)
 
     def step(self, delta: int) -> None:
         """Pin the next (``delta=1``) or previous output cell, wrapping around, like the step buttons."""
