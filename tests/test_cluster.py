@@ -139,6 +139,32 @@ def test_the_local_cluster_listens_on_loopback_and_a_task_that_keeps_killing_its
     assert f"died {ALLOWED_FAILURES + 1} times" in result.problems[0], result.problems
 
 
+@pytest.mark.slow
+def test_a_cluster_whose_close_fails_is_stopped_anyway_without_an_error(monkeypatch, caplog):
+    """distributed's close can fail while a nanny restarts a worker that just died (CI saw
+    ``AssertionError: can only join a started process`` after the test above). Here every nanny
+    forgets its worker and then fails so: the run must still end quietly, with its worker process
+    killed and its scheduler no longer listening."""
+    from distributed.nanny import Nanny
+
+    original = Nanny.close
+
+    async def failing_close(self, *args, **kwargs):
+        self.process = None  # the nanny no longer knows its worker process
+        await original(self, *args, **kwargs)
+        raise AssertionError("can only join a started process")
+
+    with grading_client(Where(workers=1)) as client:
+        port = int(client.scheduler.address.rsplit(":", 1)[1])
+        worker = next(iter(client.run(os.getpid).values()))
+        monkeypatch.setattr(Nanny, "close", failing_close)
+    assert "did not stop cleanly (AssertionError: can only join a started process)" in caplog.text
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+    listening = [c.laddr.port for c in psutil.Process().net_connections("inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert port not in listening, listening
+
+
 class StuckPlugin(GradingPlugin):
     """A grading thread that never finishes a submission (a grader bug, never a student's doing)."""
 

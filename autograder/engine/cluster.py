@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ALLOWED_FAILURES", "Where", "grading_client", "security", "commands_cluster"]
 
@@ -87,6 +91,7 @@ def grading_client(where: Where, plugins: tuple = ()) -> Iterator:
         finally:
             client.close()
         return
+    before = set(multiprocessing.active_children())
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
@@ -98,7 +103,36 @@ def grading_client(where: Where, plugins: tuple = ()) -> Iterator:
         finally:
             client.close()
     finally:
-        cluster.close()
+        _stop(cluster, before)
+
+
+def _stop(cluster, before: set) -> None:  # noqa: ANN001  (a distributed.LocalCluster)
+    """Stop a local cluster: its scheduler, nannies and worker processes, and never raise.
+
+    distributed's own close fails (``AssertionError: can only join a started process``) when it comes
+    while a nanny is restarting a worker that has just died, as after a submission that killed its
+    worker for the last time. By then every result is recorded: a grading run must not end in a
+    traceback for that, nor leave a worker process or a listening scheduler behind. ``before`` is
+    the set of this process's multiprocessing children before the cluster started.
+    """
+    try:
+        cluster.close(timeout=60)
+        clean = True
+    except Exception as error:  # noqa: BLE001  (distributed's internal races: see above)
+        clean = False
+        log.warning("the local Dask cluster did not stop cleanly (%s: %s); stopping what is left of it",
+                    type(error).__name__, error)
+        with contextlib.suppress(Exception):
+            cluster.sync(cluster.scheduler.close, callback_timeout=30)
+        with contextlib.suppress(Exception):
+            cluster._loop_runner.stop()  # what close() does last when it succeeds
+    # After a failed close, a worker the nanny was starting may appear a moment later: look twice.
+    for look in range(1 if clean else 2):
+        time.sleep(0 if clean else 0.5 * look)
+        for child in set(multiprocessing.active_children()) - before:
+            if child.name.startswith("Dask Worker process"):
+                child.kill()
+                child.join(10)
 
 
 def _free_port() -> int:
