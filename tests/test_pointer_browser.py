@@ -256,8 +256,17 @@ def test_channels_pointer_output_cell_reads_only_its_group_then_depthwise(page, 
     screenshot(page, 2, tmp_path / "channels_pointer.png")
 
 
+def colour(page, explorer: int, panel: str, row: int, col: int, grid: int = 0) -> tuple[int, int, int]:
+    """The background colour the page paints under a cell (its gray level when it is shaded)."""
+    cell = page.locator(".cp-root").nth(explorer).locator(f".cp-{panel} .cp-grid").nth(grid).locator(
+        f'.cp-cell[data-row="{row}"][data-col="{col}"]')
+    text = cell.evaluate("c => getComputedStyle(c).backgroundColor")
+    return tuple(int(v) for v in text[text.index("(") + 1:text.index(")")].split(",")[:3])
+
+
 def test_field_pointer_lights_the_input_pixels_a_deep_lenet_unit_depends_on(page, tmp_path):
-    explorer = notebook_namespace()["field"]
+    ns = notebook_namespace()
+    explorer, lenet, image = ns["field"], ns["lenet"], ns["X_field"]
     torch.manual_seed(0)
     layers = [nn.Conv2d(1, 2, 5, padding=2), nn.AvgPool2d(2, 2), nn.Conv2d(2, 2, 5), nn.AvgPool2d(2, 2)]
     X = torch.randn(1, 1, 28, 28, requires_grad=True)
@@ -276,6 +285,19 @@ def test_field_pointer_lights_the_input_pixels_a_deep_lenet_unit_depends_on(page
             tuple(rc) for rc in torch.nonzero(m.grad[0].abs().sum(0)).tolist()}
     assert info(page, 3) == explorer.drawing.formulas[row * 5 + col]
     assert f"depends on {len(field)} input pixel(s)" in info(page, 3)
+    # The image under the cells, highlighted or not: the disc white, the rest black.
+    inside = next(rc for rc in field if image[rc])
+    assert colour(page, 3, "input", *inside) == (255, 255, 255)
+    assert colour(page, 3, "input", 0, 0) == (0, 0, 0)
+    # The deepest map as the trained-or-not network computes it, averaged over its 16 channels.
+    with torch.no_grad():
+        deep = nn.Sequential(*list(lenet.children())[:6])(image[None, None].float())[0].mean(0)
+    level = (deep - deep.min()) / (deep.max() - deep.min())
+    for r, c in [(row, col), (0, 0), (4, 4)]:
+        gray = round(255 * float(level[r, c]))
+        assert all(abs(v - gray) <= 1 for v in colour(page, 3, "output", r, c)), (r, c)
+    value = number_text(float(deep[row, col]))
+    assert info(page, 3).endswith(f"its value here is {value} (mean of 16 channels)")
     point(page, 3, "input", 0, 0)  # a corner pixel: seen by a single unit of the last layer
     assert set(marked(page, 3, "output", "cp-fed")) == {(0, 0)}
     screenshot(page, 3, tmp_path / "receptive_field_pointer.png")

@@ -10,6 +10,7 @@ from cnncourse.models import LeNet
 from cnncourse.widgets import receptive_field_pointer
 from cnncourse.widgets.fields import layer_specs
 from cnncourse.widgets.geometry import LayerSpec
+from cnncourse.widgets.pointer_data import number_text
 
 
 def supports_by_autograd(layers: list[nn.Module], input_size: tuple[int, int], unit: tuple[int, int]):
@@ -77,3 +78,64 @@ def test_layer_specs_reads_lenet_and_refuses_what_it_cannot_follow():
         receptive_field_pointer(input_size=40)
     with pytest.raises(ValueError, match=r"layer 3 \(conv 3\) does not fit"):
         receptive_field_pointer(input_size=5)
+
+
+def lenet_maps_by_torch(model: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
+    """The image and, after each windowed layer and the activation behind it, the map averaged over
+    channels, computed here from LeNet's own children (conv, sigmoid, pool, conv, sigmoid, pool)."""
+    c = list(model.children())
+    Y = X[None, None].float()
+    maps = [X.double()]
+    with torch.no_grad():
+        for stage in (c[0:2], c[2:3], c[3:5], c[5:6]):
+            Y = nn.Sequential(*stage)(Y)
+            maps.append(Y[0].mean(0).double())
+    return maps
+
+
+def test_field_pointer_draws_the_image_and_what_the_network_makes_of_it():
+    torch.manual_seed(0)
+    model, X = LeNet(), torch.rand(28, 28)
+    model.train()
+    before = [p.clone() for p in model.parameters()]
+    explorer = receptive_field_pointer(model, X=X)
+    expected = lenet_maps_by_torch(model.eval(), X)
+    assert [m.shape for m in explorer.maps] == [m.shape for m in expected]
+    for drawn, wanted in zip(explorer.maps, expected, strict=True):
+        torch.testing.assert_close(drawn, wanted, rtol=1e-5, atol=1e-6)
+    panels = explorer.drawing.panels
+    grids = panels["input"]["grids"] + panels["kernel"]["grids"] + panels["output"]["grids"]
+    for grid, wanted in zip(grids, expected, strict=True):  # black = smallest, white = largest
+        scaled = (wanted - wanted.min()) / (wanted.max() - wanted.min())
+        drawn = torch.tensor(grid["shades"], dtype=torch.float64)
+        torch.testing.assert_close(drawn, scaled, atol=6e-4, rtol=0)
+    assert panels["output"]["title"].endswith("(mean of 16 channels)")
+    assert panels["kernel"]["grids"][0]["title"].endswith("(mean of 6 channels)")
+    unit = (2, 3)
+    assert explorer.drawing.formulas[2 * 5 + 3].endswith(
+        f"its value here is {number_text(float(expected[-1][unit]))} (mean of 16 channels)")
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_field_pointer_keeps_the_models_mode_and_batch_norm_statistics():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+    model.train()
+    mean = model[1].running_mean.clone()
+    explorer = receptive_field_pointer(model, X=torch.randn(10, 10))
+    assert model.training and torch.equal(model[1].running_mean, mean)
+    assert [tuple(m.shape) for m in explorer.maps] == [(10, 10), (8, 8), (4, 4)]
+
+
+def test_field_pointer_with_an_image_refuses_what_does_not_fit_and_layer_lists_draw_the_image_only():
+    with pytest.raises(ValueError, match=r"first convolution takes 1 channel\(s\), X has 3"):
+        receptive_field_pointer(LeNet(), X=torch.rand(3, 28, 28))
+    with pytest.raises(ValueError, match=r"input_size \(20, 20\) differs from X's \(H, W\) \(28, 28\)"):
+        receptive_field_pointer(LeNet(), 20, X=torch.rand(28, 28))
+    with pytest.raises(ValueError, match=r"at most 32 × 32 .* got \(40, 40\)"):
+        receptive_field_pointer(X=torch.rand(40, 40))
+    with pytest.raises(TypeError, match="X must be a torch.Tensor, got list"):
+        receptive_field_pointer(X=[[1.0]])
+    explorer = receptive_field_pointer(None, X=torch.rand(12, 12))
+    panels = explorer.drawing.panels
+    assert "shades" in panels["input"]["grids"][0] and "shades" not in panels["output"]["grids"][0]
+    assert "its value" not in explorer.drawing.formulas[0]

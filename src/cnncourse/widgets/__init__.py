@@ -21,12 +21,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import positive_int, positive_pair
+from cnncourse._checks import check_tensor, positive_int, positive_pair
 
 from .channels import ChannelPointer
 from .conv import ConvExplorer
 from .feature_maps import FeatureMapExplorer
-from .fields import FieldPointer, layer_specs
+from .fields import FieldPointer, feature_maps, layer_specs
 from .geometry import LayerSpec
 from .kernel import ConvKernelExplorer
 from .pointer import ConvPointer, as_pointer_image
@@ -126,7 +126,8 @@ def channels_pointer(X: torch.Tensor | None = None, K: torch.Tensor | None = Non
 
 
 def receptive_field_pointer(model: nn.Module | Sequence[LayerSpec] | None = None,
-                            input_size: int | tuple[int, int] = 12) -> FieldPointer:
+                            input_size: int | tuple[int, int] | None = None,
+                            X: torch.Tensor | None = None) -> FieldPointer:
     """Point at a unit of a deep layer and see the input pixels it depends on (Sections 7.2.6, 7.6).
 
     Args:
@@ -134,17 +135,34 @@ def receptive_field_pointer(model: nn.Module | Sequence[LayerSpec] | None = None
             elementwise layers (e.g. ``LeNet()``, with ``input_size=28``), or a list of
             :class:`~cnncourse.widgets.geometry.LayerSpec`; default: conv 3 × 3, pool 2 × 2
             stride 2, conv 3 × 3.
-        input_size: the input's ``(H, W)`` (an int for a square), at most 32 on a side.
+        input_size: the input's ``(H, W)`` (an int for a square), at most 32 on a side; default:
+            ``X``'s, or 12 without ``X``.
+        X: an image, ``(H, W)`` or ``(C, H, W)``, drawn under the input cells; with a ``model``
+            that is a network, the maps it makes of ``X`` are drawn under the cells of every
+            later layer (each averaged over its channels) and a unit's text gives its value.
 
     Raises:
         TypeError: a layer the receptive field cannot follow (a Linear before the Flatten, a
-            non-square kernel).
-        ValueError: a layer does not fit its input, or the input is larger than 32.
+            non-square kernel), or ``X`` not a real tensor.
+        ValueError: a layer does not fit its input, the input is larger than 32, or ``X``'s size
+            differs from ``input_size``.
     """
     who = "receptive_field_pointer"
-    size = positive_pair(who, "input_size", input_size)
+    image = None
+    if X is not None:
+        image = check_tensor(who, "X", X, (2, 3), "(H, W) or (C, H, W)")
+        if image.is_complex() or image.dtype == torch.bool:
+            raise TypeError(f"{who}: X must hold real numbers, got dtype {image.dtype}")
+        image = image.detach().to("cpu", torch.float64)
+        image = image[None] if image.dim() == 2 else image
+        if input_size is not None and positive_pair(who, "input_size", input_size) != tuple(image.shape[1:]):
+            raise ValueError(f"{who}: input_size {positive_pair(who, 'input_size', input_size)} differs from "
+                             f"X's (H, W) {tuple(image.shape[1:])}; leave input_size out to use X's")
+    size = tuple(image.shape[1:]) if image is not None else positive_pair(
+        who, "input_size", 12 if input_size is None else input_size)
     if max(size) > 32:
-        raise ValueError(f"{who}: input_size must be at most 32 × 32 cells to point at, got {size}")
+        raise ValueError(f"{who}: input_size must be at most 32 × 32 cells to point at, got {size}; "
+                         "crop or downsample the image first")
     if model is None:
         layers = [LayerSpec("conv", 3), LayerSpec("pool", 2, 2), LayerSpec("conv", 3)]
     elif isinstance(model, nn.Module):
@@ -155,7 +173,13 @@ def receptive_field_pointer(model: nn.Module | Sequence[LayerSpec] | None = None
              + (f", stride {layer.stride}" if layer.stride > 1 else "")
              + (f", padding {layer.padding}" if layer.padding else "")
              + (f", dilation {layer.dilation}" if layer.dilation > 1 else "") for layer in layers]
-    return FieldPointer(layers, size, names)
+    maps = None
+    if image is not None:
+        if isinstance(model, nn.Module):
+            maps = feature_maps(model, image)
+        else:  # layer specs have no weights: only the image is drawn
+            maps = ([image.mean(0)] + [None] * len(layers), [image.shape[0]] + [1] * len(layers))
+    return FieldPointer(layers, size, names, maps)
 
 
 def conv_explorer() -> ConvExplorer:

@@ -39,8 +39,22 @@ function relabel(part, spec) {
       const cell = part.cells[grid.first + r * cols + c];
       cell.textContent = text;
       cell.classList.toggle("cp-pad", Boolean(grid.pad && grid.pad.length && grid.pad[r][c]));
+      shade(cell, grid, r, c);
     }));
   });
+}
+
+// A grid with shades (an image, a feature map) draws each cell's gray level as its background;
+// the highlights then lie over it (pointer.css) instead of replacing it.
+function shade(cell, grid, r, c) {
+  const level = grid.shades ? grid.shades[r][c] : null;
+  cell.classList.toggle("cp-shaded", level !== null);
+  if (level === null) {
+    cell.style.removeProperty("--shade");
+    return;
+  }
+  const gray = Math.round(255 * level);
+  cell.style.setProperty("--shade", `rgb(${gray}, ${gray}, ${gray})`);
 }
 
 function fill(part, spec) {
@@ -71,6 +85,7 @@ function fill(part, spec) {
       const id = grid.first + r * cols + c;
       Object.assign(cell.dataset, { row: String(r), col: String(c), grid: String(g), id: String(id) });
       if (grid.pad && grid.pad.length && grid.pad[r][c]) cell.classList.add("cp-pad");
+      shade(cell, grid, r, c);
       part.cells[id] = cell;
       node.appendChild(cell);
     }));

@@ -72,17 +72,19 @@ class PointerDrawing(anywidget.AnyWidget):
 
 def grid_panel(title: str, grids: list[torch.Tensor], titles: list[str] | None = None,
                pad: list[list[bool]] | None = None, columns: int = 1, labels: bool = True,
-               cell: int = 34) -> dict:
+               cell: int = 34, shades: list[torch.Tensor | None] | None = None) -> dict:
     """One panel of the drawing: its grids as text labels (or blank), each with the id of its first
-    cell, ``columns`` grids to a row, ``cell`` pixels a side."""
+    cell, ``columns`` grids to a row, ``cell`` pixels a side. ``shades`` (per grid, or None) are
+    gray levels in [0, 1], black to white, drawn as each cell's background (an image, a feature map)."""
     specs, first = [], 0
     for g, T in enumerate(grids):
-        specs.append({"title": titles[g] if titles else "", "first": first, "pad": pad or [],
-                      "labels": [[number_text(v) if labels else "" for v in row] for row in T.tolist()]})
+        spec = {"title": titles[g] if titles else "", "first": first, "pad": pad or [],
+                "labels": [[number_text(v) if labels else "" for v in row] for row in T.tolist()]}
+        if shades and shades[g] is not None:
+            spec["shades"] = [[round(float(v), 3) for v in row] for row in shades[g].tolist()]
+        specs.append(spec)
         first += T.numel()
     return {"title": title, "columns": columns, "cell": cell, "grids": specs}
-
-
 
 
 def as_pointer_image(who: str, name: str, T: object, default: list, ndim: int = 2,
