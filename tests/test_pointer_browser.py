@@ -58,7 +58,7 @@ def window(Y: torch.Tensor, Y_ones: torch.Tensor, grid: torch.Tensor, index: int
 @pytest.fixture(scope="module")
 def page(lab_browser):
     page = lab_browser.open_notebook(NOTEBOOK.name)
-    page.locator(".cp-root").nth(3).locator(".cp-output .cp-cell").first.wait_for()  # all four drawn
+    page.locator(".cp-root").nth(4).locator(".cp-output .cp-cell").first.wait_for()  # all five drawn
     yield page
     page.close()
 
@@ -301,3 +301,29 @@ def test_field_pointer_lights_the_input_pixels_a_deep_lenet_unit_depends_on(page
     point(page, 3, "input", 0, 0)  # a corner pixel: seen by a single unit of the last layer
     assert set(marked(page, 3, "output", "cp-fed")) == {(0, 0)}
     screenshot(page, 3, tmp_path / "receptive_field_pointer.png")
+
+
+def test_pool_pointer_shows_each_window_its_maximum_and_then_its_mean(page, tmp_path):
+    ns = notebook_namespace()
+    explorer, X = ns["pool"], ns["X_pool"].double()
+    grid = F.pad(X, (1, 1, 1, 1)).requires_grad_(True)  # the padded input the page draws
+    Y = F.avg_pool2d(grid[None, None], 3, stride=2)[0, 0]
+    row, col = 1, 1
+    point(page, 4, "output", row, col, click=True)
+    window = torch.autograd.grad(Y[row, col], grid)[0]
+    assert set(marked(page, 4, "input", "cp-window")) == {tuple(rc) for rc in torch.nonzero(window).tolist()}
+    expected, where = F.max_pool2d(X[None, None], 3, 2, 1, return_indices=True)
+    r, c = divmod(int(where[0, 0, row, col]), X.shape[1])
+    assert info(page, 4) == explorer.drawing.formulas[row * 3 + col]
+    assert info(page, 4).endswith(f"= {number_text(float(expected[0, 0, row, col]))}, at X[{r}, {c}]")
+    point(page, 4, "input", 0, 0)  # a padding corner: in one window, never the maximum
+    assert set(marked(page, 4, "output", "cp-fed")) == {(0, 0)}
+    assert info(page, 4).endswith("lies in 1 window(s): it never wins a max")
+    output = page.locator(".jp-OutputArea-output", has=page.locator(".cp-root")).nth(4)
+    output.get_by_role("button", name="avg").click()  # the mode toggle above the drawing
+    output.locator(".cp-kernel .cp-cell").first.wait_for()  # the weights 1/9 appear
+    point(page, 4, "output", row, col)
+    mean = F.avg_pool2d(X[None, None], 3, 2, 1)[0, 0, row, col]
+    assert info(page, 4).endswith(f"/ 9 = {number_text(float(mean))}")
+    assert set(marked(page, 4, "input", "cp-window").values()) == {"×1/9"}
+    screenshot(page, 4, tmp_path / "pool_pointer.png")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_tensor, positive_int, positive_pair
+from cnncourse._checks import check_tensor, nonnegative_pair, positive_int, positive_pair
 
 from .channels import ChannelPointer
 from .conv import ConvExplorer
@@ -30,12 +30,15 @@ from .fields import FieldPointer, feature_maps, layer_specs
 from .geometry import LayerSpec
 from .kernel import ConvKernelExplorer
 from .pointer import ConvPointer, as_pointer_image
+from .pool_pointer import MODES as POOL_MODES
+from .pool_pointer import PoolPointer
 from .pooling import PoolingExplorer
 from .receptive_field import ReceptiveFieldExplorer
 
 __all__ = [
     "conv_pointer",
     "channels_pointer",
+    "pool_pointer",
     "receptive_field_pointer",
     "conv_explorer",
     "kernel_explorer",
@@ -85,6 +88,36 @@ def conv_pointer(X: torch.Tensor | None = None, K: torch.Tensor | None = None, *
     K = as_pointer_image("conv_pointer", "K", K, POINTER_K)
     return ConvPointer(X, K, stride=stride, padding=padding, dilation=dilation, transposed=transposed,
                        output_padding=output_padding, flip=flip)
+
+
+def pool_pointer(X: torch.Tensor | None = None, *, kernel_size: int | tuple[int, int] = 2,
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 mode: str = "max") -> PoolPointer:
+    """Point at max or average pooling: hover, click to pin, copy the code (Section 7.5).
+
+    Hover an output cell: its window lights up and the max (with where it sits) or the mean is
+    written out. Hover an input cell: every window that covers it lights up, and for max pooling
+    how many of them it wins. Padding shows as PyTorch pools it: ``−∞`` for max, ``0`` for avg.
+    The keywords set the sliders' starting values, as ``nn.MaxPool2d`` names them.
+
+    Args:
+        X: your input, a 2-D real tensor of at most 16 × 16 cells (default: the same 6 × 7 grid
+            of small integers as :func:`conv_pointer`).
+        stride: None means the window size, as in PyTorch.
+        mode: ``"max"`` or ``"avg"``.
+
+    Raises:
+        TypeError: X is not a real 2-D tensor, or a setting is not an int or a pair.
+        ValueError: X has more than 16 cells on a side, a setting is out of range, or ``mode``
+            is neither ``"max"`` nor ``"avg"``.
+    """
+    who = "pool_pointer"
+    X = as_pointer_image(who, "X", X, POINTER_X)
+    kernel = positive_pair(who, "kernel_size", kernel_size)
+    steps = kernel if stride is None else positive_pair(who, "stride", stride)
+    if mode not in POOL_MODES:
+        raise ValueError(f"{who}: mode must be 'max' or 'avg', got {mode!r}")
+    return PoolPointer(X, kernel, steps, nonnegative_pair(who, "padding", padding), mode)
 
 
 POINTER_CHANNELS = (torch.arange(75, dtype=torch.float64).reshape(3, 5, 5) % 4).tolist()

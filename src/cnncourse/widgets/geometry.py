@@ -226,6 +226,18 @@ def pooling_problem(input_size: tuple[int, int], kernel_size: tuple[int, int],
     return ""
 
 
+def pooling_report(input_size: tuple[int, int], kernel_size: tuple[int, int], stride: tuple[int, int],
+                   padding: tuple[int, int]) -> ShapeReport:
+    """A pooling's output shape with its filled-in formulas, or why PyTorch refuses the settings."""
+    problem = pooling_problem(input_size, kernel_size, padding)
+    if problem:
+        return ShapeReport(None, (), problem)
+    shape = ops.conv_output_shape(input_size, kernel_size, stride, padding)
+    formulas = tuple(f"{a}_out = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = {o}" for a, n, p, k, s, o
+                     in zip("HW", input_size, padding, kernel_size, stride, shape, strict=True))
+    return ShapeReport(tuple(shape), formulas)
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One layer of the receptive-field stack: a convolution or a pooling window.

@@ -12,7 +12,10 @@ import torch
 
 from .geometry import ConvSettings
 
-__all__ = ["pointer_code", "channels_code", "tensor_literal"]
+__all__ = ["pointer_code", "channels_code", "pool_code", "tensor_literal"]
+
+
+IMPORTS = ("import torch", "import torch.nn.functional as F", "from torch import nn")
 
 
 def _nested(values: list, indent: int) -> str:
@@ -45,9 +48,7 @@ def pointer_code(X: torch.Tensor, K: torch.Tensor, s: ConvSettings, flip: bool =
     note = (": a true convolution flips K, PyTorch's layers cross-correlate" if flip
             else ": PyTorch's convolution layers cross-correlate")
     lines = [
-        "import torch",
-        "import torch.nn.functional as F",
-        "from torch import nn",
+        *IMPORTS,
     ]
     common = f"stride={_pair(s.stride)}, padding={padding}"
     if s.transposed:
@@ -100,9 +101,7 @@ def channels_code(X: torch.Tensor, K: torch.Tensor, s: ConvSettings, groups: int
     padding = repr(s.padding) if isinstance(s.padding, str) else _pair(s.padding)
     common = f"stride={_pair(s.stride)}, padding={padding}, dilation={_pair(s.dilation)}, groups={groups}"
     lines = [
-        "import torch",
-        "import torch.nn.functional as F",
-        "from torch import nn",
+        *IMPORTS,
         "from cnncourse.functional import conv_output_shape",
         "",
         f"X = {tensor_literal(X)}  # (C_in, H, W) = {tuple(X.shape)}",
@@ -115,6 +114,28 @@ def channels_code(X: torch.Tensor, K: torch.Tensor, s: ConvSettings, groups: int
         "with torch.no_grad():",
         "    layer.weight.copy_(K)",
         "    Y_layer = layer(X[None])[0]",
+        "print(shape, tuple(Y.shape))",
+        "print(Y)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pool_code(X: torch.Tensor, kernel_size: tuple[int, int], stride: tuple[int, int],
+              padding: tuple[int, int], mode: str) -> str:
+    """The script that pools the explorer's input with PyTorch itself (Section 7.5): defines ``X``,
+    ``Y`` (``F.max_pool2d`` / ``F.avg_pool2d``), ``Y_layer`` (``nn.MaxPool2d`` / ``nn.AvgPool2d``)
+    and ``shape`` (:func:`cnncourse.functional.conv_output_shape`, which pooling shares)."""
+    function, layer = ("max_pool2d", "MaxPool2d") if mode == "max" else ("avg_pool2d", "AvgPool2d")
+    common = f"kernel_size={_pair(kernel_size)}, stride={_pair(stride)}, padding={_pair(padding)}"
+    lines = [
+        *IMPORTS,
+        "from cnncourse.functional import conv_output_shape",
+        "",
+        f"X = {tensor_literal(X)}  # {tuple(X.shape)}",
+        f"Y = F.{function}(X[None, None], {common})[0, 0]",
+        f"Y_layer = nn.{layer}({common})(X[None, None])[0, 0]",
+        f"shape = conv_output_shape({_pair(tuple(X.shape))}, {_pair(kernel_size)}, stride={_pair(stride)}, "
+        f"padding={_pair(padding)})",
         "print(shape, tuple(Y.shape))",
         "print(Y)",
     ]

@@ -11,6 +11,7 @@ Coordinates: the input panel draws ``grid``, the padded input of a convolution (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ MINUS = "\u2212"
 
 
 def number_text(value: float) -> str:
-    """A number as the explorer writes it: 4 significant digits, a real minus sign, no ``-0``."""
+    """A number as the explorer writes it: 4 significant digits, a real minus sign, no ``-0``, ``∞``."""
+    if math.isinf(value):
+        return "∞" if value > 0 else MINUS + "∞"
     text = f"{float(value):.4g}"
     if text == "-0":
         text = "0"

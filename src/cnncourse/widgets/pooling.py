@@ -11,7 +11,7 @@ from cnncourse.functional import pool2d_batched
 
 from .base import Explorer, int_slider, lines_html, problem_html
 from .drawing import CellGrid, Heatmap, new_figure
-from .geometry import pooling_problem, window_taps
+from .geometry import pooling_report, window_taps
 
 __all__ = ["PoolingExplorer", "numbers_grid"]
 
@@ -72,7 +72,8 @@ class PoolingExplorer(Explorer):
         v = {name: control.value for name, control in self.controls.items()}
         kernel, stride = (v["kernel_h"], v["kernel_w"]), (v["stride_h"], v["stride_w"])
         padding = (v["padding_h"], v["padding_w"])
-        problem = pooling_problem(tuple(self.grid.shape), kernel, padding)
+        report = pooling_report(tuple(self.grid.shape), kernel, stride, padding)
+        problem = report.problem
         self.output = self.photo_output = None
         if not problem:
             try:
@@ -88,10 +89,7 @@ class PoolingExplorer(Explorer):
             position.max, position.disabled, self.cell = 0, True, None
             return
         (h, w), (ho, wo) = tuple(self.grid.shape), tuple(self.output.shape)
-        self.shape_text = "\n".join(
-            [f"{a}_out = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = {o}"
-             for a, n, p, k, s, o in zip("HW", (h, w), padding, kernel, stride, (ho, wo), strict=True)]
-            + [f"output shape: {ho} × {wo}"])
+        self.shape_text = report.text
         self.shape_html.value = lines_html(self.shape_text.split("\n"), CSS_CLASS)
         position.disabled, position.max = False, ho * wo - 1
         self.cell = divmod(position.value, wo)
