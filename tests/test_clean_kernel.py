@@ -149,15 +149,15 @@ def test_exceptions_of_student_code_arrive_as_the_nearest_builtin(student):
     class OddSizeError(ValueError):
         pass
 
-    def conv_out_size(n):
-        if n < 0:
-            raise OddSizeError(f"n = {n} is negative")
+    def conv_out_size(input_size):
+        if input_size < 0:
+            raise OddSizeError(f"input_size = {input_size} is negative")
         raise KeyboardInterrupt  # a BaseException that is not an Exception
 
     student["conv_out_size"] = conv_out_size
     remote.begin_test_cell(["conv_out_size"])
     fn = student["__tests__"]["conv_out_size"]
-    with pytest.raises(ValueError, match="n = -1 is negative"):
+    with pytest.raises(ValueError, match="input_size = -1 is negative"):
         fn(-1)
     with pytest.raises(remote.StudentKernelError, match="KeyboardInterrupt"):
         fn(1)

@@ -263,10 +263,10 @@ def test_check_letter_accepts_any_listed_letter_and_says_nothing_about_which_is_
         check_letter("answer", "B or C")
 
 
-def _windows_by_hand(X, pool_size, stride=None, padding=0, fill=0.0):
-    stride = stride or pool_size
+def _windows_by_hand(X, kernel_size, stride=None, padding=0, fill=0.0):
+    stride = stride or kernel_size
     X = torch.nn.functional.pad(X, (padding,) * 4, value=fill)
-    return X.unfold(0, pool_size, stride).unfold(1, pool_size, stride)
+    return X.unfold(0, kernel_size, stride).unfold(1, kernel_size, stride)
 
 
 def test_check_pool_windows_reduces_the_windows_itself_and_compares_with_pytorch():
@@ -277,15 +277,15 @@ def test_check_pool_windows_reduces_the_windows_itself_and_compares_with_pytorch
 
 
 def test_check_pool_windows_refuses_pooled_values_and_names_the_first_wrong_window():
-    def pooled(X, pool_size, stride=None, padding=0, fill=0.0):  # PyTorch's maxima are not windows
-        return torch.nn.functional.max_pool2d(X[None, None], pool_size)[0, 0]
+    def pooled(X, kernel_size, stride=None, padding=0, fill=0.0):  # PyTorch's maxima are not windows
+        return torch.nn.functional.max_pool2d(X[None, None], kernel_size)[0, 0]
 
     with pytest.raises(AssertionError, match=r"has shape \(2, 3\); it should be \(H_out, W_out, p_h, p_w\)"):
         check_pool_windows(pooled, torch.randn(4, 6), 2)
     with pytest.raises(AssertionError, match="should return a torch.Tensor, but it returned a list"):
         check_pool_windows(lambda *args, **kwargs: [[1.0]], torch.randn(4, 6), 2)
-    def stride_one(X, pool_size, stride=None, padding=0, fill=0.0):  # right shape, windows at stride 1
-        return _windows_by_hand(X, pool_size, stride=1)[:2, :3]
+    def stride_one(X, kernel_size, stride=None, padding=0, fill=0.0):  # right shape, windows at stride 1
+        return _windows_by_hand(X, kernel_size, stride=1)[:2, :3]
 
     wrong_window = r"window of output position \(0, 1\) holds other values"
     with pytest.raises(AssertionError, match=wrong_window) as failure:

@@ -264,18 +264,21 @@ NUMPY_PS2_ANSWERS = {
     "conv_out_size_answer": '''import numpy as np
 
 
-def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
-    span = d * (k - 1) + 1
-    if span > n + 2 * p:
+def conv_out_size(input_size: int, kernel_size: int, padding: int = 0, stride: int = 1,
+                  dilation: int = 1) -> int:
+    span = dilation * (kernel_size - 1) + 1
+    if span > input_size + 2 * padding:
         raise ValueError("the kernel does not fit")
-    return np.floor((n + 2 * p - span) / s) + 1  # a numpy.float64 such as 6.0
+    return np.floor((input_size + 2 * padding - span) / stride) + 1  # a numpy.float64 such as 6.0
 ''',
     "conv_madds_answer": '''import numpy as np
 
 
-def conv_madds(c_in, c_out, h_in, w_in, k_h, k_w, p=0, s=1):
-    h_out, w_out = (h_in + 2 * p - k_h) // s + 1, (w_in + 2 * p - k_w) // s + 1
-    return np.prod([c_out, h_out, w_out, c_in, k_h, k_w])  # a numpy.int64
+def conv_madds(in_channels, out_channels, height, width, kernel_height, kernel_width, padding=0, stride=1):
+    out_height = (height + 2 * padding - kernel_height) // stride + 1
+    out_width = (width + 2 * padding - kernel_width) // stride + 1
+    terms = [out_channels, out_height, out_width, in_channels, kernel_height, kernel_width]
+    return np.prod(terms)  # a numpy.int64
 ''',
 }
 

@@ -644,7 +644,8 @@ BUILD_CELLS = [
     "from cnncourse.widgets import conv_pointer\nconv_pointer(K=torch.ones(2, 3), padding='same')",
     "conv_pointer(transposed=True, stride=2, flip=True)",
     "from cnncourse.widgets import channels_pointer\nchannels_pointer(groups=3)",
-    "from cnncourse.widgets import receptive_field_pointer\nreceptive_field_pointer(lenet5()[:4], X=torch.rand(28, 28))",
+    "from cnncourse.widgets import receptive_field_pointer\n"
+    "receptive_field_pointer(lenet5()[:4], X=torch.rand(28, 28))",
 ]
 POINTER_CELLS = 4  # the last cells: anywidget drawings, no figure
 

@@ -475,15 +475,15 @@ import torch.nn.functional as F
 PAD_FILL = {"max": float("-inf"), "avg": 0.0}
 
 
-def pool2d_windows(X, pool_size, stride=None, padding=0, fill=0.0):
-    p_h, p_w = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+def pool2d_windows(X, kernel_size, stride=None, padding=0, fill=0.0):
+    p_h, p_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     stride = (p_h, p_w) if stride is None else stride
     best = F.max_pool2d(X[None, None], (p_h, p_w), stride=stride, padding=padding)[0, 0]
     return best[:, :, None, None].expand(*best.shape, p_h, p_w).clone()
 
 
-def pool2d_student(X, pool_size, stride=None, padding=0, mode="max"):
-    windows = pool2d_windows(X, pool_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
+def pool2d_student(X, kernel_size, stride=None, padding=0, mode="max"):
+    windows = pool2d_windows(X, kernel_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
     return windows.amax(dim=(-2, -1)) if mode == "max" else windows.mean(dim=(-2, -1))
 '''
 # ps4: the library's block where its layer list is asked for, and a count read off a block built

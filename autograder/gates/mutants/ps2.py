@@ -6,20 +6,21 @@ student who solved some parts and left the others as released.
 """
 
 _CONV_OUT_SIZE = '''
-def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
+def conv_out_size(input_size: int, kernel_size: int, padding: int = 0, stride: int = 1,
+                  dilation: int = 1) -> int:
     span = {span}
-    if span > n + 2 * p:
+    if span > input_size + 2 * padding:
         raise ValueError("kernel does not fit")
     return {formula}
 '''
 
 
-def _conv_out_size(formula: str, span: str = "d * (k - 1) + 1") -> str:
+def _conv_out_size(formula: str, span: str = "dilation * (kernel_size - 1) + 1") -> str:
     return _CONV_OUT_SIZE.format(span=span, formula=formula)
 
 
 _SAME_PADDING = '''
-def same_padding(k: int, d: int = 1) -> int:
+def same_padding(kernel_size: int, dilation: int = 1) -> int:
 {body}
 '''
 
@@ -55,40 +56,45 @@ def _conv1x1(kernel: str = _KERNEL_MATRIX, pixels: str = _PIXEL_MATRIX) -> str:
     return _CONV1X1.format(kernel=kernel, pixels=pixels)
 
 _MADDS = '''
-def conv_madds(c_in: int, c_out: int, h_in: int, w_in: int, k_h: int, k_w: int,
-               p: int = 0, s: int = 1) -> int:
+def conv_madds(in_channels: int, out_channels: int, height: int, width: int, kernel_height: int,
+               kernel_width: int, padding: int = 0, stride: int = 1) -> int:
 {body}
 '''
 
 MUTANTS: dict[str, dict[str, str]] = {
     # Part 1: output size
-    "out_size_forgot_plus_one": {"conv_out_size_answer": _conv_out_size("(n + 2 * p - span) // s")},
-    "out_size_padding_one_side": {"conv_out_size_answer": _conv_out_size("(n + p - span) // s + 1")},
-    "out_size_dilation_ignored": {"conv_out_size_answer": _conv_out_size("(n + 2 * p - k) // s + 1",
-                                                                         span="k")},
-    "out_size_dilation_times_k": {"conv_out_size_answer": _conv_out_size("(n + 2 * p - d * k) // s + 1",
-                                                                         span="d * k")},
+    "out_size_forgot_plus_one": {"conv_out_size_answer": _conv_out_size(
+        "(input_size + 2 * padding - span) // stride")},
+    "out_size_padding_one_side": {"conv_out_size_answer": _conv_out_size(
+        "(input_size + padding - span) // stride + 1")},
+    "out_size_dilation_ignored": {"conv_out_size_answer": _conv_out_size(
+        "(input_size + 2 * padding - kernel_size) // stride + 1", span="kernel_size")},
+    "out_size_dilation_times_kernel_size": {"conv_out_size_answer": _conv_out_size(
+        "(input_size + 2 * padding - dilation * kernel_size) // stride + 1", span="dilation * kernel_size")},
     "out_size_ceil_instead_of_floor": {"conv_out_size_answer": _conv_out_size(
-        "-(-(n + 2 * p - span) // s) + 1")},
-    "out_size_true_division": {"conv_out_size_answer": _conv_out_size("int((n + 2 * p - span) / s + 1.5)")},
+        "-(-(input_size + 2 * padding - span) // stride) + 1")},
+    "out_size_true_division": {"conv_out_size_answer": _conv_out_size(
+        "int((input_size + 2 * padding - span) / stride + 1.5)")},
     "out_size_no_error_for_oversized_kernel": {"conv_out_size_answer": '''
-def conv_out_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+def conv_out_size(input_size: int, kernel_size: int, padding: int = 0, stride: int = 1,
+                  dilation: int = 1) -> int:
+    return (input_size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 '''},
     # Part 2: same padding
     "same_padding_ignores_dilation": {"same_padding_answer": _SAME_PADDING.format(body='''
-    if k % 2 == 0:
+    if kernel_size % 2 == 0:
         raise ValueError("even kernels cannot keep the size")
-    return (k - 1) // 2'''),
+    return (kernel_size - 1) // 2'''),
     },
-    "same_padding_half_kernel": {"same_padding_answer": _SAME_PADDING.format(body="    return d * k // 2")},
+    "same_padding_half_kernel": {"same_padding_answer": _SAME_PADDING.format(
+        body="    return dilation * kernel_size // 2")},
     "same_padding_even_kernels_always_raise": {"same_padding_answer": _SAME_PADDING.format(body='''
-    if k % 2 == 0:
+    if kernel_size % 2 == 0:
         raise ValueError("even kernels cannot keep the size")
-    return d * (k - 1) // 2'''),
+    return dilation * (kernel_size - 1) // 2'''),
     },
     "same_padding_never_raises": {"same_padding_answer": _SAME_PADDING.format(
-        body="    return d * (k - 1) // 2")},
+        body="    return dilation * (kernel_size - 1) // 2")},
     # Part 3: several channels, as their single-channel terms
     "multi_in_out_true_convolution": {"multi_in_out_answer": _MULTI_IN_OUT.format(body='''
     K = torch.flip(K, dims=(2, 3))
@@ -134,22 +140,22 @@ def conv1x1_as_matmul(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 '''},
     # Part 5: multiply-adds
     "madds_input_size_instead_of_output": {"conv_madds_answer": _MADDS.format(body='''
-    return c_out * h_in * w_in * c_in * k_h * k_w'''),
+    return out_channels * height * width * in_channels * kernel_height * kernel_width'''),
     },
     "madds_forgot_input_channels": {"conv_madds_answer": _MADDS.format(body='''
-    h_out = (h_in + 2 * p - k_h) // s + 1
-    w_out = (w_in + 2 * p - k_w) // s + 1
-    return c_out * h_out * w_out * k_h * k_w'''),
+    out_height = (height + 2 * padding - kernel_height) // stride + 1
+    out_width = (width + 2 * padding - kernel_width) // stride + 1
+    return out_channels * out_height * out_width * kernel_height * kernel_width'''),
     },
     "madds_padding_one_side": {"conv_madds_answer": _MADDS.format(body='''
-    h_out = (h_in + p - k_h) // s + 1
-    w_out = (w_in + p - k_w) // s + 1
-    return c_out * h_out * w_out * c_in * k_h * k_w'''),
+    out_height = (height + padding - kernel_height) // stride + 1
+    out_width = (width + padding - kernel_width) // stride + 1
+    return out_channels * out_height * out_width * in_channels * kernel_height * kernel_width'''),
     },
     "madds_stride_ignored": {"conv_madds_answer": _MADDS.format(body='''
-    h_out = h_in + 2 * p - k_h + 1
-    w_out = w_in + 2 * p - k_w + 1
-    return c_out * h_out * w_out * c_in * k_h * k_w'''),
+    out_height = height + 2 * padding - kernel_height + 1
+    out_width = width + 2 * padding - kernel_width + 1
+    return out_channels * out_height * out_width * in_channels * kernel_height * kernel_width'''),
     },
     # Part 6: concept
     "concept_wrong_choice": {"concept_answer": 'answer_1x1 = "A"\n'},

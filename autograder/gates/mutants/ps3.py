@@ -12,9 +12,9 @@ _WINDOWS = """
 import math
 
 
-def pool2d_windows(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
+def pool2d_windows(X: torch.Tensor, kernel_size, stride=None, padding: int = 0,
                    fill: float = 0.0) -> torch.Tensor:
-    p_h, p_w = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    p_h, p_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     s_h, s_w = <stride>
     X_pad = F.pad(X, <pad>, value=<fill>)
     h_out = <rounding>((X_pad.shape[0] - p_h) / s_h) + <plus>
@@ -26,9 +26,9 @@ def pool2d_windows(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
     return <result>
 
 
-def pool2d_student(X: torch.Tensor, pool_size, stride=None, padding: int = 0,
+def pool2d_student(X: torch.Tensor, kernel_size, stride=None, padding: int = 0,
                    mode: str = "max") -> torch.Tensor:
-    windows = pool2d_windows(X, pool_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
+    windows = pool2d_windows(X, kernel_size, stride=stride, padding=padding, fill=PAD_FILL[mode])
     if mode == "max":
         return windows.amax(dim=(-2, -1))
     return windows.mean(dim=(-2, -1))
@@ -57,23 +57,23 @@ def _windows(**wrong: str) -> str:
 
 
 _AVG = """
-def avg_pool_kernel(k: int) -> torch.Tensor:
+def avg_pool_kernel(kernel_size: int) -> torch.Tensor:
     return <kernel>
 
 
-def avg_pool_conv_args(channels: int, k: int) -> dict:
+def avg_pool_conv_args(channels: int, kernel_size: int) -> dict:
     weight = <weight>
     return <args>
 
 
-def avg_pool_via_conv(X: torch.Tensor, k: int) -> torch.Tensor:
-    args = avg_pool_conv_args(X.shape[1], k)
+def avg_pool_via_conv(X: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    args = avg_pool_conv_args(X.shape[1], kernel_size)
     return F.conv2d(X, **{**args, "weight": args["weight"].to(X.dtype)})
 """
 _AVG_RIGHT = {
-    "kernel": "torch.full((k, k), 1.0 / (k * k))",
-    "weight": "torch.full((channels, 1, k, k), 1.0 / (k * k))",
-    "args": '{"weight": weight, "stride": k, "groups": channels}',
+    "kernel": "torch.full((kernel_size, kernel_size), 1.0 / (kernel_size * kernel_size))",
+    "weight": "torch.full((channels, 1, kernel_size, kernel_size), 1.0 / (kernel_size * kernel_size))",
+    "args": '{"weight": weight, "stride": kernel_size, "groups": channels}',
 }
 
 
@@ -142,23 +142,27 @@ MUTANTS: dict[str, dict[str, str]] = {
     "pad_fill_avg_one": {"pool2d_answer": _windows(pad_fill='{"max": float("-inf"), "avg": 1.0}')},
     "pad_fill_as_a_list": {"pool2d_answer": _windows(pad_fill='[float("-inf"), 0.0]')},
     # Part 2: average pooling as a convolution
-    "avg_kernel_not_normalised": {"avg_pool_answer": _avg(kernel="torch.ones(k, k)")},
-    "avg_kernel_divides_by_k": {"avg_pool_answer": _avg(kernel="torch.full((k, k), 1.0 / k)")},
+    "avg_kernel_not_normalised": {"avg_pool_answer": _avg(kernel="torch.ones(kernel_size, kernel_size)")},
+    "avg_kernel_divides_by_kernel_size": {"avg_pool_answer": _avg(
+        kernel="torch.full((kernel_size, kernel_size), 1.0 / kernel_size)")},
     "conv_args_stride_one": {"avg_pool_answer": _avg(
         args='{"weight": weight, "stride": 1, "groups": channels}')},
     "conv_args_mix_channels": {"avg_pool_answer": _avg(
-        weight="torch.full((channels, channels, k, k), 1.0 / (k * k))",
-        args='{"weight": weight, "stride": k, "groups": 1}')},
+        weight="torch.full((channels, channels, kernel_size, kernel_size), "
+               "1.0 / (kernel_size * kernel_size))",
+        args='{"weight": weight, "stride": kernel_size, "groups": 1}')},
     "conv_args_mix_channels_normalised": {"avg_pool_answer": _avg(
-        weight="torch.full((channels, channels, k, k), 1.0 / (channels * k * k))",
-        args='{"weight": weight, "stride": k, "groups": 1}')},
+        weight="torch.full((channels, channels, kernel_size, kernel_size), "
+               "1.0 / (channels * kernel_size * kernel_size))",
+        args='{"weight": weight, "stride": kernel_size, "groups": 1}')},
     "conv_args_groups_forgotten": {"avg_pool_answer": _avg(
-        args='{"weight": weight, "stride": k, "groups": 1}')},
-    "conv_args_not_normalised": {"avg_pool_answer": _avg(weight="torch.ones(channels, 1, k, k)")},
+        args='{"weight": weight, "stride": kernel_size, "groups": 1}')},
+    "conv_args_not_normalised": {"avg_pool_answer": _avg(
+        weight="torch.ones(channels, 1, kernel_size, kernel_size)")},
     "conv_args_weight_without_channel_axes": {"avg_pool_answer": _avg(
-        weight="torch.full((k, k), 1.0 / (k * k))")},
-    "conv_args_no_groups_key": {"avg_pool_answer": _avg(args='{"weight": weight, "stride": k}')},
-    "conv_args_positional_tuple": {"avg_pool_answer": _avg(args="(weight, k, channels)")},
+        weight="torch.full((kernel_size, kernel_size), 1.0 / (kernel_size * kernel_size))")},
+    "conv_args_no_groups_key": {"avg_pool_answer": _avg(args='{"weight": weight, "stride": kernel_size}')},
+    "conv_args_positional_tuple": {"avg_pool_answer": _avg(args="(weight, kernel_size, channels)")},
     # Part 3: modern LeNet
     "lenet_sigmoid_kept": {"lenet_answer": _lenet(act="nn.Sigmoid")},
     "lenet_avg_pool_kept": {"lenet_answer": _lenet(pool="nn.AvgPool2d(kernel_size=2, stride=2)")},

@@ -51,7 +51,7 @@ def _pad(X: torch.Tensor, padding: tuple[int, int], mode: str) -> torch.Tensor:
     return F.pad(X, (pw, pw, ph, ph), value=fill)
 
 
-def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPair | None = None,
+def pool2d(X: torch.Tensor, kernel_size: IntPair, mode: str = "max", stride: IntPair | None = None,
            padding: IntPair = 0) -> torch.Tensor:
     """Max or average pooling of one 2-D map, one output pixel at a time (Section 7.5).
 
@@ -65,7 +65,7 @@ def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPa
 
     Args:
         X: the input, shape ``(H, W)``.
-        pool_size: window height and width, int or ``(h, w)``.
+        kernel_size: window height and width, int or ``(h, w)`` (as in ``nn.MaxPool2d``).
         mode: ``"max"`` or ``"avg"``.
         stride: step between windows, int or ``(h, w)``; None means 1.
         padding: pixels added on each side, at most half the window.
@@ -79,7 +79,7 @@ def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max", stride: IntPa
     """
     who = "pool2d"
     X = check_float_tensor(who, "X", X, 2, "(H, W)")
-    window, step, pad = _pool_args(who, "pool_size", pool_size, mode, stride, (1, 1), padding)
+    window, step, pad = _pool_args(who, "kernel_size", kernel_size, mode, stride, (1, 1), padding)
     out_h, out_w = output_hw(who, tuple(X.shape), window, step, pad)
     inside = _inside(X, pad)  # (H_pad, W_pad), False on padding
     X = _pad(X, pad, mode)

@@ -24,23 +24,23 @@ def _pair(size: Any) -> tuple[int, int]:
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
-def torch_pool(X: torch.Tensor, pool_size: Any, stride: int | None = None, padding: int = 0,
+def torch_pool(X: torch.Tensor, kernel_size: Any, stride: int | None = None, padding: int = 0,
                mode: str = "max") -> torch.Tensor:
     """PyTorch's pooling of a 2-D ``X`` viewed as a batch of one single-channel image (the oracle)."""
-    stride = pool_size if stride is None else stride
+    stride = kernel_size if stride is None else stride
     if mode == "max":
-        return F.max_pool2d(X[None, None], pool_size, stride=stride, padding=padding)[0, 0]
-    pooled = F.avg_pool2d(X[None, None], pool_size, stride=stride, padding=padding, count_include_pad=True)
+        return F.max_pool2d(X[None, None], kernel_size, stride=stride, padding=padding)[0, 0]
+    pooled = F.avg_pool2d(X[None, None], kernel_size, stride=stride, padding=padding, count_include_pad=True)
     return pooled[0, 0]
 
 
-def reference_windows(X: torch.Tensor, pool_size: Any, stride: int | None = None, padding: int = 0,
+def reference_windows(X: torch.Tensor, kernel_size: Any, stride: int | None = None, padding: int = 0,
                       fill: float = 0.0) -> torch.Tensor:
     """Every pooling window of the 2-D ``X`` padded with ``fill``: (H_out, W_out, p_h, p_w).
 
     ``stride=None`` means the window size (PyTorch); windows sticking out are dropped.
     """
-    p_h, p_w = _pair(pool_size)
+    p_h, p_w = _pair(kernel_size)
     s_h, s_w = (p_h, p_w) if stride is None else _pair(stride)
     padded = F.pad(X, (padding, padding, padding, padding), value=fill)  # (H + 2p, W + 2p)
     return padded.unfold(0, p_h, s_h).unfold(1, p_w, s_w)  # (H_out, W_out, p_h, p_w)
@@ -68,10 +68,10 @@ def _first_wrong_window(got: torch.Tensor, want: torch.Tensor) -> tuple[int, int
     return int(first[0]), int(first[1])
 
 
-def check_pool_windows(fn: Callable[..., Any], X: torch.Tensor, pool_size: Any, stride: int | None = None,
+def check_pool_windows(fn: Callable[..., Any], X: torch.Tensor, kernel_size: Any, stride: int | None = None,
                        padding: int = 0, mode: str = "max", fill: float = 0.0, hint: str = "",
                        name: str = "pool2d_windows") -> None:
-    """Check ``fn(X, pool_size, stride=, padding=, fill=)``'s windows and their ``mode`` reduction.
+    """Check ``fn(X, kernel_size, stride=, padding=, fill=)``'s windows and their ``mode`` reduction.
 
     The windows must be a plain floating-point tensor of shape (H_out, W_out, p_h, p_w) equal to
     the windows of ``X`` padded with ``fill``; reduced over their last two axes (amax or mean)
@@ -84,16 +84,16 @@ def check_pool_windows(fn: Callable[..., Any], X: torch.Tensor, pool_size: Any, 
         hint: what to look at when the reduced windows differ from PyTorch's pooling.
         name: how the message names ``fn``.
     """
-    call = (f"{name}(X of shape {tuple(X.shape)}, {pool_size}, stride={stride}, padding={padding}, "
+    call = (f"{name}(X of shape {tuple(X.shape)}, {kernel_size}, stride={stride}, padding={padding}, "
             f"fill={fill})")
-    got = fn(X, pool_size, stride=stride, padding=padding, fill=fill)
+    got = fn(X, kernel_size, stride=stride, padding=padding, fill=fill)
     if not isinstance(got, torch.Tensor):
         raise AssertionError(f"{call} should return a torch.Tensor, but it returned a "
                              f"{got.__class__.__name__}")
     if not got.is_floating_point():
         raise AssertionError(f"{call} returned a tensor of dtype {got.dtype}; the windows hold X's "
                              "floating-point values")
-    want = reference_windows(X, pool_size, stride, padding, fill)
+    want = reference_windows(X, kernel_size, stride, padding, fill)
     if tuple(got.shape) != tuple(want.shape):
         raise AssertionError(f"{call} has shape {tuple(got.shape)}; it should be (H_out, W_out, p_h, p_w): "
                              f"one window of p_h x p_w values per output position ({_SIZE_HINT})")
@@ -106,7 +106,7 @@ def check_pool_windows(fn: Callable[..., Any], X: torch.Tensor, pool_size: Any, 
                              "all four sides")
     reduced = got.amax(dim=(-2, -1)) if mode == "max" else got.mean(dim=(-2, -1))  # (H_out, W_out)
     pytorch = "F.max_pool2d" if mode == "max" else "F.avg_pool2d"
-    expected = torch_pool(X, pool_size, stride, padding, mode).to(torch.float64)
+    expected = torch_pool(X, kernel_size, stride, padding, mode).to(torch.float64)
     bad = ~torch.isclose(reduced, expected, rtol=1e-5, atol=1e-6)
     if bad.any():
         first = tuple(int(i) for i in bad.nonzero()[0])
