@@ -130,3 +130,17 @@ def test_the_course_config_makes_formgrader_and_feedback_sanitize_outputs():
     nb = nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": kernelspec})
     page, _ = HTMLExporter(config=config, template_name="classic").from_notebook_node(nb)
     assert "XSS-OUT" not in page and "XSS-JS" not in page
+
+
+def test_cells_repeating_a_later_grade_id_become_plain_cells_and_the_last_is_graded():
+    """nbgrader would leave the earlier copies an empty nbgrader dict that its own metadata check
+    rejects (KeyError: 'grade_id'), failing the whole notebook for one copied cell."""
+    test = {"nbgrader": {"grade": True, "grade_id": "test_a", "locked": True, "points": 1,
+                         "schema_version": 3, "solution": False}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("copy", metadata=test),
+                                         nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("original", metadata=test)])
+    cleaned, report = clean_notebook(nb)
+    assert "nbgrader" not in cleaned.cells[0].metadata
+    assert cleaned.cells[2].metadata["nbgrader"]["grade_id"] == "test_a"
+    assert report.repeats == 1 and "1 cell(s) repeating a later cell's grade_id" in report.describe("nb")

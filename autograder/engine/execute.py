@@ -42,7 +42,7 @@ from autograder.engine.kernel_io import KernelOutput
 from autograder.engine.kernels import KernelPlace, launcher_env
 from autograder.engine.names import is_setup_cell, is_test_cell
 from autograder.engine.sandbox import KERNELS_PER_TASK, UID_BASE, Limits, Sandbox
-from autograder.engine.test_kernel import TestKernel, deleted_setup_cells
+from autograder.engine.test_kernel import TestKernel, setup_first
 
 __all__ = ["SandboxedExecute", "KernelKilled", "KERNEL_ARGUMENTS"]
 
@@ -167,8 +167,10 @@ class SandboxedExecute(CappedOutputs, Execute):
         self._run_dir: str | None = None
         self._check_assign_resources(resources)
         self._budget = OutputBudget(self.output_limit, self.notebook_output_limit)
-        deleted = deleted_setup_cells(self.nb, self.resources, self.log) if self.split else []
-        self._tests = self._test_kernel(deleted)
+        first, self._setup_ran_first = [], set()
+        if self.split:
+            first, self._setup_ran_first = setup_first(self.nb, self.resources, self.log)
+        self._tests = self._test_kernel(first)
         run_sync(self._run_all_and_stop)()
         return self.nb, self.resources
 
@@ -290,8 +292,9 @@ class SandboxedExecute(CappedOutputs, Execute):
             await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
         finally:
             self.timeout = timeout
-        if self.split and is_setup_cell(cell):
-            await self._tests.setup_cell(cell.source)
+        ran_first = self._setup_ran_first
+        if self.split and is_setup_cell(cell) and cell.metadata["nbgrader"]["grade_id"] not in ran_first:
+            await self._tests.setup_cell(cell.source)  # another read-only cell: where the notebook has it
 
     async def _replay(self, indices: list[int], deadline: float) -> None:
         """Re-run earlier cells in a fresh kernel; their recorded outputs stay as they were."""

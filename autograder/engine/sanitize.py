@@ -63,6 +63,7 @@ class Cleaning:
     not_run: int = 0  # code cells replaced by a note
     attachments: int = 0  # bytes of attachments dropped
     metadata: int = 0  # bytes of metadata dropped
+    repeats: int = 0  # cells repeating a later cell's grade_id, graded as plain cells
 
     def describe(self, name: str) -> str:
         """One line for the grading report ('' when nothing worth saying changed)."""
@@ -70,7 +71,9 @@ class Cleaning:
                  f"{self.cut} text cell(s) cut to size" if self.cut else "",
                  f"{self.not_run} code cell(s) over the size limit not run" if self.not_run else "",
                  f"{self.attachments:,} bytes of attachments dropped" if self.attachments else "",
-                 f"{self.metadata:,} bytes of metadata dropped" if self.metadata >= NOTED_METADATA else ""]
+                 f"{self.metadata:,} bytes of metadata dropped" if self.metadata >= NOTED_METADATA else "",
+                 f"{self.repeats} cell(s) repeating a later cell's grade_id made plain cells (the last "
+                 "of each is graded)" if self.repeats else ""]
         parts = [p for p in parts if p]
         return f"{name}: cleaned before grading: {', '.join(parts)}" if parts else ""
 
@@ -217,9 +220,31 @@ def clean_notebook(nb: NotebookNode) -> tuple[NotebookNode, Cleaning]:
             new.id = cell["id"]  # otherwise the fresh random id nbformat gave it
         ids.add(new.id)
         cells.append(new)
+    report.repeats = _unrepeat(cells)
     metadata = _notebook_metadata(nb.get("metadata"))
     report.metadata += max(0, _size(nb.get("metadata", {})) - _size(metadata))
     return nbformat.v4.new_notebook(cells=cells, metadata=metadata), report
+
+
+def _unrepeat(cells: list[NotebookNode]) -> int:
+    """Make every cell whose grade_id a later cell repeats a plain cell; return how many.
+
+    nbgrader grades the last cell of a grade_id too, but it leaves the earlier ones an empty
+    ``nbgrader`` dict that its own metadata check then rejects (``KeyError: 'grade_id'``): one
+    copied cell would fail the whole notebook. A copied test then runs as a plain cell, in the
+    student's kernel, and the graded one stays where the last copy is.
+    """
+    seen: set[str] = set()
+    repeats = 0
+    for cell in reversed(cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id in seen:
+            del cell.metadata["nbgrader"]
+            repeats += 1
+        seen.add(grade_id)
+    return repeats
 
 
 def clean_file(path: Path) -> str:

@@ -33,7 +33,7 @@ from autograder.engine.names import free_names, is_setup_cell, run_first
 from cnncourse.grading_kernels import protocol
 
 __all__ = ["TestKernel", "TEST_UID_BASE", "TEST_KERNEL_OPTIONS", "LaunchKernel", "RunCell", "shutdown",
-           "deleted_setup_cells", "kill_kept"]
+           "setup_first", "SETUP", "kill_kept"]
 
 # Test kernels' uids: above every student kernel's (sandbox.run_uid stays below 2,000,000,000) and
 # below 2**31 (tools that read uids as signed ints); one per grading process (pids < 40,000,000).
@@ -74,9 +74,19 @@ async def shutdown(km: AsyncKernelManager, kc: object) -> None:
         await ensure_async(km.shutdown_kernel(now=True))
 
 
-def deleted_setup_cells(nb: NotebookNode, resources: dict, log) -> list[str]:  # noqa: ANN001
-    """The gradebook's setup cells that ``nb`` no longer has (a student deleted them): the test
-    kernel runs them first, so tests keep their imports."""
+SETUP = "setup"  # the grade_id of an assignment notebook's one setup cell (``autograder lint`` requires it)
+
+
+def setup_first(nb: NotebookNode, resources: dict, log) -> tuple[list[str], set[str]]:  # noqa: ANN001
+    """The gradebook's setup cells the test kernel runs before any test cell, and their names.
+
+    The setup cell (grade_id ``setup``) always runs there first, wherever the notebook has it: a
+    student who moved it below a test, swapped its id with another read-only cell's, or copied a
+    test above it would otherwise leave the names it defines (``torch``, the oracle ``corr2d``,
+    given data) undefined in the test kernel, to be fetched from the student's kernel. Any other
+    read-only cell the notebook no longer has (a student deleted it) runs there first too, so tests
+    keep their imports. The notebook's own copies of these cells then run in the student's kernel only.
+    """
     info = resources.get("nbgrader", {})
     present = {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if is_setup_cell(cell)}
     try:
@@ -85,12 +95,14 @@ def deleted_setup_cells(nb: NotebookNode, resources: dict, log) -> list[str]:  #
         with Gradebook(info["db_url"]) as gradebook:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
             graded = {cell.name for cell in [*notebook.grade_cells, *notebook.solution_cells]}
-            lost = sorted((cell.id, cell.source) for cell in notebook.source_cells if cell.locked
-                          and cell.cell_type == "code" and cell.name not in graded | present)
-    except Exception as problem:  # no gradebook (a bare notebook): nothing to add
+            first = [(cell.name != SETUP, cell.name, cell.source) for cell in notebook.source_cells
+                     if cell.locked and cell.cell_type == "code" and cell.name not in graded
+                     and (cell.name == SETUP or cell.name not in present)]
+    except Exception as problem:  # no gradebook (a bare notebook): setup cells run where they are
         log.debug("no setup cells from the gradebook: %s", problem)
-        return []
-    return [source for _, source in lost]
+        return [], set()
+    first.sort()
+    return [source for _, _, source in first], {name for _, name, _ in first}
 
 
 def _scratch(source: str) -> NotebookNode:
@@ -109,7 +121,7 @@ class TestKernel:
         launch: starts a fresh sandboxed kernel (the executor's sandbox and limits).
         execute: runs a cell on a given kernel (the executor's nbclient machinery).
         bridge: answers the test kernel's requests from the student kernel.
-        setup_sources: setup cells to run before the notebook's own (a student deleted them).
+        setup_sources: setup cells to run before any test cell (:func:`setup_first`).
         log: the executor's logger.
     """
 

@@ -95,8 +95,7 @@ def test_cell_problems(source: str, students: set[str], defined: set[str]) -> li
                     called in _MUTATORS or (called.endswith("_") and not called.endswith("__"))):
                 found.append((line, "rule3-in-place", f"calls {_root(func.value)}...{called}(), which "
                               "changes a student object in place", "compute on a copy (`x.clone()`, "
-                              "`list(x)`) or read in-place changes back with `observe(fn, *args, "
-                              "return_args=True)`"))
+                              "`list(x)`)"))
             if called in {"setattr", "delattr"} and node.args and _root(node.args[0]) in mine:
                 found.append((line, "rule3-in-place", f"{called}() on the student's {_root(node.args[0])}",
                               "hand new values over with a call, e.g. `block.load_state_dict(state)`"))

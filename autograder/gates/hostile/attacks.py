@@ -20,7 +20,7 @@ __all__ = [
     "FORGED_TENSORS", "LYING_MATRIX", "REMEMBERING_FACTORS", "WINDOWS_OF_MAXIMA", "LIBRARY_BLOCK",
     "META_COUNT", "SHAPE_ONLY_LENET", "SHAPE_ONLY_RESIDUAL",
     "HUGE_MESSAGE", "HUGE_CLASS_NAME", "HUGE_DISPLAY_UPDATE", "HUGE_METADATA", "huge_errors_function",
-    "PLOTS_X_DIAG", "XSS_MARKDOWN",
+    "PLOTS_X_DIAG", "XSS_MARKDOWN", "SHADOW_SETUP", "alternating_kernel", "LYING_OBSERVE",
 ]
 
 # Every course folder this process can see: a folder holding nbgrader_config.py.
@@ -563,3 +563,58 @@ and <a href="javascript:document.title='XSS-A'">this</a>
 <svg onload="document.title='XSS-SVG'"><circle r="4"/></svg>
 '''
 
+
+# With the setup cell moved below the tests (or its id swapped, or a test copied above it), the
+# names it defines are the student's: torch as a plain object (no module, so a test kernel would get
+# a stand-in that runs here) and an oracle corr2d that agrees with all-zero answers.
+SHADOW_SETUP = '''import torch as _real_torch
+
+
+class _TorchProxy:
+    def __getattr__(self, name):
+        return getattr(_real_torch, name)
+
+
+torch = _TorchProxy()
+K = _real_torch.tensor([[1.0, -1.0]])
+
+
+def corr2d(X, K):
+    return _real_torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1)
+'''
+
+
+def alternating_kernel(scale: str) -> str:
+    """``difference_kernel`` right for orders 1 and 2, alternating ``±scale`` coefficients beyond:
+    wrong, and with ``scale="1e308"`` every product overflows, so a check whose comparisons meet
+    nan (nan > bound is False) would pass it."""
+    return f'''def difference_kernel(d):
+    if d == 1:
+        return torch.tensor([[1.0, -1.0]])
+    if d == 2:
+        return torch.tensor([[1.0, -2.0, 1.0]])
+    k = torch.tensor([(-1.0) ** i * {scale} for i in range(d + 1)], dtype=torch.float64)
+    if (d + 1) % 2:
+        k[-1] = 0.0
+    return k[None, :]
+'''
+
+
+# The student kernel's agent answers every call with copies of the arguments taken before it: a
+# test that asked the student's kernel what a call did to its arguments would hear "nothing".
+LYING_OBSERVE = '''import cnncourse.grading_kernels.student_side as _side
+from cnncourse.grading_kernels.observation import Observation as _Observation
+import torch as _torch
+
+
+def _lying_observe(fn, args, kwargs, return_args=False):
+    before = tuple(a.clone() if isinstance(a, _torch.Tensor) else a for a in args)
+    result = fn(*args, **kwargs)
+    try:
+        return _Observation(result, args=before if return_args else ())
+    except TypeError:
+        return _Observation(result)
+
+
+_side.observe_here = _lying_observe
+'''

@@ -9,6 +9,7 @@ at least the points the twin earns in the test cells before it.
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 from collections.abc import Callable
@@ -84,8 +85,9 @@ def _function_answer(reference: dict[str, str]) -> tuple[str, str, str]:
 
 
 def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
-    """The honest students: solution (twice), blank and, for ps1, three partly right ones and one that
-    plots its image with matplotlib.pyplot (it must get full marks: the grader imports nothing of it)."""
+    """The honest students: solution (twice), blank and, for ps1, four partly right ones and one that
+    plots its image with matplotlib.pyplot (it must get full marks: the grader imports nothing of it);
+    for ps4, one whose batch norm updates the running statistics in place (and returns them)."""
     reference = reference_answers(assignment, ws.course / "source")
     found = {FIRST: Student(FIRST, reference), "s-solution": Student("s-solution", reference),
              "s-blank": Student("s-blank", {})}
@@ -111,7 +113,24 @@ def twins(ws: Workspace, assignment: str) -> dict[str, Student]:
         image_cell = _answer_ids(assignment, ws.course / "source")[0]
         plots = reference | {image_cell: reference[image_cell] + "\n" + A.PLOTS_X_DIAG}
         found["s-plots"] = Student("s-plots", plots)
+        found["s-alternating"] = Student("s-alternating", reference | {
+            "difference_kernel_answer": A.alternating_kernel("1.0")})
+    if assignment == "ps4":
+        found["s-in-place"] = Student("s-in-place", reference | {
+            "batch_norm_answer": _in_place_batch_norm(reference["batch_norm_answer"])})
     return found
+
+
+def _in_place_batch_norm(source: str) -> str:
+    """ps4's reference batch norm updating the running statistics in place (and returning them)."""
+    for old, new in (("new_mean = (1 - momentum) * running_mean + momentum * mean",
+                      "new_mean = running_mean.mul_(1 - momentum).add_(momentum * mean)"),
+                     ("new_var = (1 - momentum) * running_var + momentum * var * m / (m - 1)",
+                      "new_var = running_var.mul_(1 - momentum).add_(momentum * var * m / (m - 1))")):
+        if old not in source:
+            raise ValueError(f"hostile corpus: ps4's batch norm answer no longer says {old!r}")
+        source = source.replace(old, new)
+    return source
 
 
 def _skip_tests(nb: NotebookNode, ctx: Context) -> NotebookNode:
@@ -178,6 +197,38 @@ def _deleted_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
     setup = nb.cells.pop(at)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
     answer.source = setup.source + "\n" + answer.source
+    return nb
+
+
+def _setup_index(nb: NotebookNode) -> int:
+    return next(i for i, c in enumerate(nb.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+
+
+def _moved_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """The read-only setup cell moved, unchanged, to the end of the notebook."""
+    nb.cells.append(nb.cells.pop(_setup_index(nb)))
+    return nb
+
+
+def _swapped_setup_ids(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """The setup cell and the last read-only cell swap grade_ids: nbgrader restores each cell's
+    source by id, so the setup's source ends up last (a move without moving)."""
+    setup = _setup_index(nb)
+    last = max(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("locked")
+               and c.cell_type == "code" and not c.metadata["nbgrader"].get("grade") and i != setup)
+    first, other = nb.cells[setup].metadata["nbgrader"], nb.cells[last].metadata["nbgrader"]
+    first["grade_id"], other["grade_id"] = other["grade_id"], first["grade_id"]
+    return nb
+
+
+def _test_above_setup(nb: NotebookNode, ctx: Context) -> NotebookNode:
+    """Copies of every cell from the first answer to the second test cell, put above the setup cell:
+    nbgrader grades the first cell of a grade_id, so the copied test is the graded one."""
+    setup = _setup_index(nb)
+    tests = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")
+             and not c.metadata["nbgrader"].get("solution")]
+    nb.cells[setup:setup] = [copy.deepcopy(c) for c in nb.cells[setup + 1:tests[1] + 1]]
     return nb
 
 
@@ -256,6 +307,10 @@ def cases(assignment: str, source: Path = SOURCE) -> list[Case]:
             *([Case("h-windows-of-maxima", "s-blank", "F.max_pool2d's maxima poured into windows of the "
                     "right shape", (("pool2d_answer", A.WINDOWS_OF_MAXIMA, "instead"),))]
               if assignment == "ps3" else []),
+            *([Case("h-lying-observe", "s-in-place", "its kernel's agent reports every call's arguments as "
+                    "they were before it (an in-place batch norm denied)",
+                    (("batch_norm_answer", A.LYING_OBSERVE, "before"),), exact=True)]
+              if assignment == "ps4" else []),
             *([Case("h-library-block", "s-blank", "the library's VGG block where its layer list is asked for",
                     (("vgg_block_answer", A.LIBRARY_BLOCK, "instead"),)),
                Case("h-meta-count", "s-blank", "the ResNeXt count read off a block built on the meta device",
@@ -327,6 +382,16 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
              notebook=_posing_setup),
         Case("h-deleted-setup", "s-solution", "deleted the setup cell (its imports moved to an answer)",
              notebook=_deleted_setup, exact=True),
+        # Where the tests' names come from: the setup cell always runs first in the test kernel.
+        Case("h-moved-setup", "s-zeros", "the setup cell moved below the tests; torch (a proxy), K and the "
+             "oracle corr2d defined in an answer", ((x, A.SHADOW_SETUP, "before"),), notebook=_moved_setup),
+        Case("h-swapped-setup-id", "s-zeros", "the setup cell's grade_id swapped with the last read-only "
+             "cell's; names shadowed as above", ((x, A.SHADOW_SETUP, "before"),),
+             notebook=_swapped_setup_ids),
+        Case("h-test-above-setup", "s-zeros", "answers and a copy of a test above the setup cell; names "
+             "shadowed as above", ((x, A.SHADOW_SETUP, "before"),), notebook=_test_above_setup),
+        Case("h-overflow-kernel", "s-alternating", "difference_kernel's ±1e308 coefficients overflow every "
+             "response to nan", (("difference_kernel_answer", A.alternating_kernel("1e308"), "instead"),)),
         Case("h-forged-tensors", "s-zeros", "its kernel's agent sends stand-ins that claim to be tensors",
              ((x, A.FORGED_TENSORS, "after"),)),
         Case("h-lying-matrix", "s-zeros", "a zero matrix whose tensor subclass answers products with corr2d",

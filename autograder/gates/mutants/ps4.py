@@ -258,9 +258,6 @@ def inception_param_count(in_channels: int, c1: int, c2: tuple[int, int], c3: tu
         "var.reshape(-1)", "var.reshape(-1).expand(X.shape[1])")},
     "bn_eps_outside_sqrt": {"batch_norm_answer": _batch_norm(
         normalise="(X - mean) / (torch.sqrt(var) + eps)")},
-    "bn_updates_running_stats_in_place": {"batch_norm_answer": _batch_norm(
-        update_mean="new_mean = running_mean.mul_(1 - momentum).add_(momentum * mean.reshape(-1))",
-        update_var="running_var.mul_(1 - momentum).add_(momentum * var.reshape(-1) * m / (m - 1))")},
     # Part 5: pre-activation residual block (every order, shortcut and final-ReLU error loses points)
     "residual_book_order_post_activation": {"residual_answer": _residual(**_RESIDUAL_BOOK)},
     "residual_book_block_with_final_relu": {"residual_answer": _residual(

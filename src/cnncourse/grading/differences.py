@@ -8,6 +8,8 @@ one nonzero constant), which is what :func:`check_difference_kernel` tries.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from cnncourse.grading.checks import check_tensor_like
@@ -40,11 +42,14 @@ def difference_kernel_problem(kernel: object, order: int, name: str = "the kerne
     scale = float(kernel.abs().max())
     if scale == 0:
         return f"{name} is all zeros, so it responds to nothing, not even to a polynomial of degree {order}"
+    # Scaled to a largest coefficient of 1, no product overflows to inf (and inf - inf to nan); the
+    # comparisons are written so that a nan would fail them too.
+    unit = kernel.detach().to(torch.float64) / scale
     for degree in range(order):
         for shift in (0.0, 2.5):
-            response = _rows(kernel, degree, shift)
-            bound = 1e-6 * scale * (kernel.shape[1] + 5 + shift) ** degree
-            if float(response.abs().max()) > bound:
+            response = _rows(unit, degree, shift)
+            bound = 1e-6 * (kernel.shape[1] + 5 + shift) ** degree
+            if not float(response.abs().max()) <= bound:
                 row = "x" if shift == 0 else f"(x - {shift:g})"
                 return (f"{name} responds to a row that is a polynomial of degree {degree} (for example "
                         f"{row} ** {degree}), but the derivative of order {order} of such a row is zero "
@@ -52,10 +57,11 @@ def difference_kernel_problem(kernel: object, order: int, name: str = "the kerne
     if kernel.shape[1] > order + 1:
         return (f"{name} has width {kernel.shape[1]}, but a narrower kernel computes the derivative of order "
                 f"{order} too; how many pixels does each further difference add?")
-    top = _rows(kernel, order, 0.0)
-    if float((top - top[0]).abs().max()) > 1e-6 * float(top.abs().max()):
-        return (f"{name} does not give a constant on the row x ** {order}, whose derivative of order {order} "
-                "is a constant")
+    top = _rows(unit, order, 0.0)
+    size = float(top.abs().max())
+    if not (size > 0 and float((top - top[0]).abs().max()) <= 1e-6 * size):
+        return (f"{name} does not give a nonzero constant on the row x ** {order}, whose derivative of order "
+                f"{order} is the constant {math.factorial(order)}")
     return None
 
 

@@ -59,7 +59,7 @@ class Request:
     """The first item of a request tuple: what the test kernel asks the student kernel."""
 
     NAMES = "names"  # ("names", [name, ...]): the values of names in the student's namespace
-    CALL = "call"  # ("call", handle, args, kwargs, options): call a function there
+    CALL = "call"  # ("call", handle, args, kwargs): call a function there, answer its result
     GETATTR = "getattr"  # ("getattr", handle, name)
     LIST = "list"  # ("list", handle): iterate
     LEN = "len"  # ("len", handle)

@@ -21,6 +21,7 @@ a test can write with the classes it has imported, the same way.
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 from cnncourse.grading_kernels.wire import MAX_NAME, clipped
@@ -37,11 +38,13 @@ def _resolve(module: str, qualname: str) -> type | None:
     value: Any = sys.modules.get(str(module))
     if value is None:  # not imported here: never imported for a student's object
         return None
-    try:
-        for part in str(qualname).split("."):
-            value = getattr(value, part)
-    except Exception:  # not there: no stand-in base from it
-        return None
+    # Only what the module and its classes already hold: a getattr would run a module's
+    # __getattr__, and torch's imports a lazy submodule (torch._dynamo) when a name asks for it.
+    for part in str(qualname).split("."):
+        holder = vars(value) if isinstance(value, types.ModuleType | type) else {}
+        if part not in holder:
+            return None
+        value = holder[part]
     if not isinstance(value, type) or _is_tensor_class(value):
         return None  # tensors always travel as data: a handle claiming to be one is a forgery
     return value

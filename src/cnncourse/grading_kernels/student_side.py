@@ -141,10 +141,10 @@ def _decode(value: Any) -> Any:
     raise WireError(f"unknown tag {tag!r}")
 
 
-def _call(handle: int, args: tuple, kwargs: dict, options: dict) -> tuple:
+def _call(handle: int, args: tuple, kwargs: dict) -> tuple:
     fn = _decode((Tag.HANDLE, handle))
-    seen = observe_here(fn, _decode(args), {key: _decode(item) for key, item in kwargs.items()}, **options)
-    fields: dict[str, Any] = {"result": seen.result, "args": seen.args}
+    seen = observe_here(fn, _decode(args), {key: _decode(item) for key, item in kwargs.items()})
+    fields: dict[str, Any] = {"result": seen.result}
     return (Tag.DICT, [(key, encode(item)) for key, item in fields.items()])
 
 

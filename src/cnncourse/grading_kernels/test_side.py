@@ -121,7 +121,7 @@ class RemoteCallable(Remote):
     __slots__ = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return observe_remote(self, args, kwargs, {}).result
+        return observe_remote(self, args, kwargs).result
 
 
 def decode(value: Any) -> Any:
@@ -195,14 +195,14 @@ def encode_argument(value: Any) -> tuple:
                     "numbers, strings or containers of them")
 
 
-def observe_remote(fn: Remote, args: tuple, kwargs: dict, options: dict) -> Observation:
+def observe_remote(fn: Remote, args: tuple, kwargs: dict) -> Observation:
     """:func:`cnncourse.grading.observe` for a function in the student's kernel."""
     handle = object.__getattribute__(fn, "_handle")
     encoded_kwargs = {key: encode_argument(value) for key, value in kwargs.items()}
-    answer = request((Request.CALL, handle, encode_argument(tuple(args)), encoded_kwargs, options))
+    answer = request((Request.CALL, handle, encode_argument(tuple(args)), encoded_kwargs))
     if not isinstance(answer, dict):
         raise StudentKernelError("the student's kernel answered a call with something else")
-    return Observation(answer.get("result"), args=tuple(answer.get("args", ())))
+    return Observation(answer.get("result"))
 
 
 def namespace() -> dict:
