@@ -22,24 +22,21 @@ $(STUDENT_VIEW): $(STAMP) $(wildcard course/source/*/*.ipynb) course/nbgrader_co
 	$(BIN)/python -m autograder.tools.selfgrade release
 	touch $(STUDENT_VIEW)
 
-# The Lab serves lab/ (made here, ignored by git), which holds two links and nothing else of the
-# repository: notebooks/ (the chapters) and assignments/ (the student's copies). course/, where the
-# solutions and hidden tests live, is outside it. A student's own files in lab/ are kept, and so is
-# anything there that is not a link. Jupyter also reads jupyter/ (JUPYTER_CONFIG_PATH): no news
-# question, no update check, no instructor tools; nothing is written to the user's ~/.jupyter.
+# The Lab's root is the repository, seen through cnncourse.lab_contents.StudentContents: the file
+# browser, editor and downloads reach notebooks/ (the chapters) and assignments/ (the student's
+# copies) and nothing else; course/, where the solutions and hidden tests live, is "not found".
+# (No folder of links: nbgrader's Validate button refuses a notebook reached through one.) The
+# printed URLs and the browser open 00_start_here. Jupyter also reads jupyter/
+# (JUPYTER_CONFIG_PATH): no news question, no update check, no instructor tools and no Assignment
+# List (there is no exchange to fetch from); nothing is written to the user's ~/.jupyter.
 # LAB_ARGS: more options for jupyter lab, e.g. make lab LAB_ARGS="--port=8899 --no-browser".
-LAB_ROOT := lab
+START := notebooks/00_start_here.ipynb
 LAB_ARGS ?=
 lab: $(STAMP) $(STUDENT_VIEW)
-	@mkdir -p $(LAB_ROOT)
-	@for name in notebooks assignments; do \
-	    if [ -e $(LAB_ROOT)/$$name ] && [ ! -L $(LAB_ROOT)/$$name ]; then \
-	        echo "make lab: $(LAB_ROOT)/$$name is not a link to ../$$name; left as it is"; \
-	    else ln -sfn ../$$name $(LAB_ROOT)/$$name; fi; \
-	done
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	    $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=$(LAB_ROOT) \
-	    $(LAB_ROOT)/notebooks/00_start_here.ipynb $(LAB_ARGS)
+	    $(BIN)/jupyter lab --allow-root --ServerApp.root_dir="$(CURDIR)" \
+	    --ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents \
+	    --LabApp.default_url=/lab/tree/$(START) $(START) $(LAB_ARGS)
 
 # Grade your own copy of an assignment with the hidden tests: make selfgrade PS=ps1
 selfgrade: $(STAMP) $(STUDENT_VIEW)

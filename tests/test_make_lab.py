@@ -71,7 +71,7 @@ def _fake_repository(into: Path) -> Path:
     return into
 
 
-def test_make_lab_serves_a_root_of_two_links_and_keeps_what_the_student_put_there(tmp_path):
+def test_make_lab_serves_the_repository_through_the_student_contents_manager(tmp_path):
     repo = _fake_repository(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MAKE", "MFLAGS"))}
     run = subprocess.run(["make", "--no-print-directory", "lab", "LAB_ARGS=--port=9"], cwd=repo, env=env,
@@ -79,24 +79,26 @@ def test_make_lab_serves_a_root_of_two_links_and_keeps_what_the_student_put_ther
     assert run.returncode == 0, run.stderr
     config_path, argv = run.stdout.splitlines()[-2:]
     assert config_path == f"JUPYTER_CONFIG_PATH={repo}/jupyter"
-    assert argv == "lab --allow-root --ServerApp.root_dir=lab lab/notebooks/00_start_here.ipynb --port=9"
-    lab = repo / "lab"
-    assert sorted(p.name for p in lab.iterdir()) == ["assignments", "notebooks"]
-    for name in ("assignments", "notebooks"):
-        assert os.readlink(lab / name) == f"../{name}"
-    # A second run, after the student saved work in the Lab's root and replaced a link by a folder.
-    (lab / "my_notes.ipynb").write_text("mine")
-    (lab / "assignments").unlink()
-    (lab / "assignments").mkdir()
+    assert argv == (f"lab --allow-root --ServerApp.root_dir={repo} "
+                    "--ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents "
+                    "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb "
+                    "notebooks/00_start_here.ipynb --port=9")
+    assert not (repo / "lab").exists()
     env["JUPYTER_CONFIG_PATH"] = "/elsewhere"
     run = subprocess.run(["make", "--no-print-directory", "lab"], cwd=repo, env=env, capture_output=True,
                          text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
     assert f"JUPYTER_CONFIG_PATH={repo}/jupyter:/elsewhere" in run.stdout
-    assert "lab/assignments is not a link to ../assignments; left as it is" in run.stdout
-    assert (lab / "my_notes.ipynb").read_text() == "mine" and (lab / "assignments").is_dir()
-    assert os.readlink(lab / "notebooks") == "../notebooks"
-    assert subprocess.run(["git", "check-ignore", "-q", "lab/my_notes.ipynb"], cwd=ROOT).returncode == 0
+
+
+def test_the_lab_has_no_assignment_list_and_keeps_validate():
+    """make lab has no exchange to fetch from: nbgrader's Assignment List (server and page) is off,
+    its Validate button stays."""
+    server = json.loads((ROOT / "jupyter" / "jupyter_server_config.json").read_text())
+    extensions = server["ServerApp"]["jpserver_extensions"]
+    assert extensions["nbgrader.server_extensions.assignment_list"] is False
+    assert "nbgrader.server_extensions.validate_assignment" not in extensions
+    page = json.loads((ROOT / "jupyter" / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:assignment-list"] is True
 
 
 # --- the browser test ------------------------------------------------------------------------------
@@ -253,7 +255,10 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
     (ps1,) = source_notebooks("ps1")
     points = sum(c.points for c in cells(read(ps1)) if c.is_test)
 
-    # What the server serves: the two links, and nothing of course/ by any path.
+    # The URLs jupyter prints (what a student with --no-browser copies) open the start page too.
+    printed = make_lab.log_path.read_text()
+    assert re.search(rf"{re.escape(base)}/lab/tree/notebooks/00_start_here\.ipynb\?token=", printed), printed
+    # What the server serves: the two folders, and nothing of course/ by any path.
     with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=30) as response:
         assert sorted(item["name"] for item in json.load(response)["content"]) == ["assignments", "notebooks"]
     for path in ("api/contents/course", "api/contents/course/source/ps1",
@@ -295,6 +300,14 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
             listing.get_by_text("ps1", exact=True).dblclick()
             listing.get_by_text(ps1.name, exact=True).dblclick()
             expect(current).to_contain_text(ps1.name, timeout=WAIT)
+
+            # nbgrader's Validate button runs the notebook's tests (here they fail: nothing is answered).
+            page.locator(".jp-NotebookPanel:visible").get_by_title("Validate Assignment").click()
+            dialog = page.locator(".jp-Dialog")
+            expect(dialog).to_contain_text("Validation Results", timeout=600_000)
+            expect(dialog).to_contain_text("The following cell failed:", timeout=WAIT)
+            expect(dialog).not_to_contain_text("Cannot validate")
+            dialog.get_by_role("button", name=re.compile("ok", re.I)).click()
 
             # "Grade yourself", run where make lab put the notebook, prints the score table.
             notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")

@@ -256,7 +256,8 @@ def load_course_data(batch_size: int, resize: int | Sequence[int] | None = None,
                      ) -> tuple[DataLoader, DataLoader, DatasetInfo]:
     """The loaders a chapter notebook trains on, Fashion-MNIST when possible (Sections 7.6, 8.1-8.6).
 
-    Fashion-MNIST is used when it is cached, or (in full mode only) when it can be downloaded.
+    Fashion-MNIST is used when it is cached, or (in laptop and book mode, never in quick mode) when it
+    can be downloaded.
     Otherwise the offline digits are used. Either way one line on stdout says which dataset
     was chosen and why: the switch is never silent.
 
