@@ -46,6 +46,7 @@ class ReceptiveFieldExplorer(Explorer):
             row = {
                 f"kind_{i}": widgets.Dropdown(options=["conv", "pool"], value=spec.kind,
                                               description=f"layer {i + 1}",
+                                              style={"description_width": "4em"},  # room for "pool"
                                               layout=widgets.Layout(width="11em")),
                 f"kernel_{i}": int_slider("kernel", spec.kernel_size, 1, 5, "4em", "15em"),
                 f"stride_{i}": int_slider("stride", spec.stride, 1, 3, "4em", "15em"),
