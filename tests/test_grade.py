@@ -30,7 +30,7 @@ from autograder.engine.execute import SandboxedExecute
 from autograder.engine.files import MAX_FILES, regular_files
 from autograder.engine.records import STATE
 from autograder.engine.sandbox import readonly_paths
-from autograder.engine.submission import MAX_NOTEBOOK_BYTES, check_notebooks
+from autograder.engine.submission import MAX_NOTEBOOK_BYTES, check_notebooks, clean_timestamp
 from autograder.gates.hostile.attacks import PLOTS_X_DIAG
 from autograder.gates.students import Student, _submission, reference_answers
 from autograder.gates.workspace import tools_on_path
@@ -86,6 +86,14 @@ def test_unreadable_notebooks_are_named_and_removed_before_grading(tmp_path):
     assert [p.split()[0] for p in problems] == ["empty.ipynb", "broken.ipynb", "huge.ipynb", "missing"]
     assert notes == ["other_kernel.ipynb asks for kernel 'ir'; graded with the course's 'python3'"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other_kernel.ipynb"]
+
+
+def test_a_submission_time_nbgrader_cannot_read_is_dropped_with_a_note(tmp_path):
+    (tmp_path / "timestamp.txt").write_text("<script>not a date</script>")
+    assert "graded without a submission time" in clean_timestamp(tmp_path)[0]
+    assert not (tmp_path / "timestamp.txt").exists()
+    (tmp_path / "timestamp.txt").write_text("2025-01-06 09:00:00.000000 UTC\n")
+    assert clean_timestamp(tmp_path) == [] and (tmp_path / "timestamp.txt").exists()
 
 
 def test_only_regular_files_are_used_and_a_flood_of_files_leaves_the_notebooks(tmp_path):

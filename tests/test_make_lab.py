@@ -3,7 +3,8 @@
 The browser test runs the README's command itself, in a copy of the repository, and looks at the
 Lab in headless Chromium the way a student would: the start page is open, no news question, the
 chapters and the four assignments are in the file browser, ps1 opens with a click and its "Grade
-yourself" cell prints the score table, and ``course/`` (solutions, hidden tests) is out of reach.
+yourself" cell shows the score table (rendered from Markdown), and ``course/`` (solutions, hidden
+tests) is out of reach.
 """
 
 from __future__ import annotations
@@ -309,18 +310,23 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
             expect(dialog).not_to_contain_text("Cannot validate")
             dialog.get_by_role("button", name=re.compile("ok", re.I)).click()
 
-            # "Grade yourself", run where make lab put the notebook, prints the score table.
+            # "Grade yourself", run where make lab put the notebook, says at once that it is grading,
+            # then shows the report rendered from Markdown: a heading and the score table.
             notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
             cell = notebook.locator(".jp-CodeCell", has_text="autograder.tools.selfgrade")
             cell.scroll_into_view_if_needed()
             cell.locator(".jp-InputArea-editor").click()
             page.keyboard.press("Shift+Enter")
-            output = cell.locator(".jp-OutputArea-output")
-            expect(output).to_contain_text(f"# ps1: 0 / {points:g} points", timeout=600_000)
-            expect(output).to_contain_text("| part | points | |", timeout=WAIT)
+            outputs = cell.locator(".jp-OutputArea-output")
+            expect(outputs.first).to_contain_text("grading ps1 with the hidden tests", timeout=WAIT)
+            report = cell.locator(".jp-OutputArea .jp-RenderedMarkdown")  # the output widget itself
+            expect(report.locator("h1")).to_contain_text(f"ps1: 0 / {points:g} points", timeout=600_000)
+            expect(report.locator("th")).to_have_text(["part", "points", ""], timeout=WAIT)
             for part in [c for c in cells(read(ps1)) if c.is_test]:
-                row = f"| {part.grade_id} | 0 / {part.points:g} | failed |"
-                expect(output).to_contain_text(row, timeout=WAIT)
+                row = report.locator("tr", has=page.locator("td", has_text=re.compile(rf"^{part.grade_id}$")))
+                expect(row.locator("td")).to_have_text([part.grade_id, f"0 / {part.points:g}", "failed"],
+                                                       timeout=WAIT)
+            expect(cell.locator(".jp-OutputArea")).not_to_contain_text("| part | points |")  # not raw text
 
             # course/ cannot be opened from the page either: not through the Lab's own API calls ...
             for path in ("course", "course/source/ps1", f"course/source/ps1/{ps1.name}"):

@@ -242,9 +242,16 @@ def test_test_cells_follow_the_clean_kernel_rules(assignment):
     assert [str(p) for p in lint_assignment(assignment)] == []
 
 
-def test_every_assignment_says_before_its_questions_that_no_check_watches_how_and_selfgrade_repeats_it():
-    """Issue 17: students are told which parts check how they compute (none) before the questions."""
-    from autograder.tools.selfgrade import HOW_YOU_COMPUTE, Part, format_report, how_you_compute
+def test_every_assignment_says_before_its_questions_that_no_check_watches_how_and_selfgrade_points_at_it():
+    """Issue 17: students are told which parts check how they compute (none) before the questions; the
+    self-grade report points at that paragraph in one line instead of repeating it."""
+    from autograder.tools.selfgrade import (
+        HOW_YOU_COMPUTE,
+        Part,
+        format_report,
+        how_you_compute,
+        how_you_compute_pointer,
+    )
 
     notes = {assignment: how_you_compute(assignment) for assignment in ASSIGNMENTS}
     assert all(note.startswith(HOW_YOU_COMPUTE) for note in notes.values()), notes
@@ -256,8 +263,10 @@ def test_every_assignment_says_before_its_questions_that_no_check_watches_how_an
                 break
             before.append(raw.source)
         assert HOW_YOU_COMPUTE in "".join(before), f"{assignment} says it after its first code cell"
-    report = format_report("ps1", [Part("test_x_diag", 0.0, 2.0, "X_diag is not 2-D")], notes["ps1"])
-    assert notes["ps1"] in report and report.index(notes["ps1"]) < report.index("| test_x_diag |")
+    report = format_report("ps1", [Part("test_x_diag", 0.0, 2.0, "X_diag is not 2-D")],
+                           how_you_compute_pointer("ps1"))
+    assert notes["ps1"] not in report and report.count(HOW_YOU_COMPUTE) == 1
+    assert report.index(HOW_YOU_COMPUTE) < report.index("| test_x_diag |")
 
 
 NUMPY_PS2_ANSWERS = {

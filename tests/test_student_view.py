@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
@@ -103,6 +104,7 @@ def test_the_grade_yourself_cell_gives_the_reference_solution_full_marks_without
     run = subprocess.run([sys.executable, "-c", cell.source], cwd=folder, env=env, capture_output=True,
                          text=True, timeout=600)
     total = sum(c.points for c in cells(read(source)) if c.is_test)
+    assert run.stdout.startswith("grading ps1 with the hidden tests"), run.stdout + run.stderr
     assert f"# ps1: {total:g} / {total:g} points" in run.stdout, run.stdout + run.stderr
     assert "failed" not in run.stdout
     assert notebook.read_bytes() == before
@@ -112,10 +114,92 @@ def test_selfgrade_gives_the_blank_release_zero_and_says_why_without_hidden_test
     (source,) = source_notebooks("ps2")
     parts = selfgrade.selfgrade("ps2", view / "ps2" / source.name)
     assert parts and sum(part.score for part in parts) == 0
-    assert all(part.message for part in parts)
+    assert all(part.message.startswith(selfgrade.NOT_ANSWERED) for part in parts), parts
     report = selfgrade.format_report("ps2", parts)
     hidden = secret_lines(region_lines(read(source), HIDDEN), visible_text(read(source), (HIDDEN,), True))
     assert report.startswith("# ps2: 0 / ") and leaks(hidden, report) == []
+
+
+def test_make_selfgrade_on_a_blank_notebook_says_not_answered_for_every_part_and_warns_nothing(tmp_path):
+    """What `make selfgrade PS=ps1` prints for the copy `make lab` hands out, as a subprocess: a first
+    line at once, no SQLAlchemy warning, "not answered yet" for every part, and the introduction's
+    "How you compute" paragraph pointed at, not repeated."""
+    (source,) = source_notebooks("ps1")
+    selfgrade.release(tmp_path / "assignments", ["ps1"])
+    notebook = tmp_path / "assignments" / "ps1" / source.name
+    run = subprocess.run([sys.executable, "-m", "autograder.tools.selfgrade", "grade", "ps1",
+                          "--notebook", str(notebook)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    everything = run.stdout + run.stderr
+    assert run.returncode == 0, everything
+    assert run.stdout.splitlines()[0].startswith("grading ps1 with the hidden tests: about a minute")
+    assert "SAWarning" not in everything and "not in session" not in everything, run.stderr
+    tests = [c.grade_id for c in cells(read(source)) if c.is_test]
+    assert f"# ps1: 0 / {sum(c.points for c in cells(read(source)) if c.is_test):g} points" in run.stdout
+    messages = dict(line[len("* **"):].split("**: ", 1) for line in run.stdout.splitlines()
+                    if line.startswith("* **"))
+    assert sorted(messages) == sorted(tests), run.stdout
+    assert all(m.startswith(selfgrade.NOT_ANSWERED) for m in messages.values()), messages
+    assert selfgrade.how_you_compute("ps1") not in run.stdout
+    assert run.stdout.count(selfgrade.HOW_YOU_COMPUTE) <= 1
+    assert notebook.with_name(f"{notebook.stem}.feedback.md").read_text() in run.stdout
+
+
+def _answer(grade_id: str, source: str, error: tuple[str, str] | None = None) -> dict:
+    """An answer cell; ``error`` (name, value) is the error it stopped with when it ran."""
+    outputs = [{"output_type": "error", "ename": name, "evalue": value, "traceback": []}
+               for name, value in ([error] if error else [])]
+    return nbformat.v4.new_code_cell(source, outputs=outputs, metadata={"nbgrader": {
+        "grade": False, "solution": True, "locked": False, "grade_id": grade_id, "schema_version": 3}})
+
+
+def _test(grade_id: str, error: tuple[str, str]) -> dict:
+    return nbformat.v4.new_code_cell("check()", outputs=[
+        {"output_type": "error", "ename": error[0], "evalue": error[1], "traceback": ["hidden line"]}],
+        metadata={"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": grade_id,
+                               "points": 1, "schema_version": 3}})
+
+
+def _messages(answers: list[dict], tests: list[dict]) -> dict[str, str]:
+    """grade_id -> message of each test cell, the answers graded against a reference defining X and f."""
+    reference = nbformat.v4.new_notebook(cells=[
+        _answer("x_answer", f"{SOLUTION[0]}\nX = 1\n{SOLUTION[1]}"),
+        _answer("f_answer", f"def f():\n    {SOLUTION[0]}\n    return 1\n    {SOLUTION[1]}")])
+    graded = nbformat.v4.new_notebook(cells=[*answers, *tests])
+    any_blank, unanswered = selfgrade._blanks(reference, graded)
+    return {c.grade_id: selfgrade._error_message(graded.cells[c.index], unanswered, any_blank)
+            for c in cells(graded) if c.is_test}
+
+
+STUB_SOURCE = "# YOUR CODE HERE\nraise NotImplementedError()"
+UNDEFINED_X = ("NameError", "name 'X' is not defined")
+DIVISION = ("ZeroDivisionError", "division by zero")
+
+
+def test_only_a_blank_answer_is_reported_as_not_answered():
+    """A name left undefined by a blank answer cell, or the stub's NotImplementedError raised while an answer
+    still holds the stub, is "not answered yet"; an answer that fails otherwise never is."""
+    blank_f = _answer("f_answer", f"def f():\n    {STUB_SOURCE}")
+    answered_f = _answer("f_answer", "def f():\n    return 1")
+    # Blank: the answer cell stopped at its stub, so X was never bound.
+    blank = _messages([_answer("x_answer", STUB_SOURCE, ("NotImplementedError", "")), blank_f],
+                      [_test("test_x", UNDEFINED_X), _test("test_f", ("NotImplementedError", ""))])
+    assert blank["test_x"].startswith(f"{selfgrade.NOT_ANSWERED}: `X`"), blank
+    assert blank["test_f"].startswith(selfgrade.NOT_ANSWERED), blank
+    # Answered, wrongly: the cell raised something else before binding X.
+    wrong = _messages([_answer("x_answer", "X = 1 / 0", DIVISION), answered_f],
+                      [_test("test_x", UNDEFINED_X)])
+    assert wrong["test_x"].startswith("NameError: name 'X' is not defined (the answer cell"), wrong
+    # Answered under another name: the cell ran, X is still missing.
+    renamed = _messages([_answer("x_answer", "x = 1"), answered_f], [_test("test_x", UNDEFINED_X)])
+    assert renamed["test_x"].startswith("NameError"), renamed
+    # The stub's line still in one cell, but the cell defining X failed with its own error.
+    mixed = _messages([_answer("x_answer", f"X = 1 / 0\n{STUB_SOURCE}", DIVISION), blank_f],
+                      [_test("test_x", UNDEFINED_X)])
+    assert mixed["test_x"].startswith("NameError"), mixed
+    # The student's own bare NotImplementedError, every answer filled in: wrong, not blank.
+    own_f = _answer("f_answer", "def f():\n    raise NotImplementedError")
+    own = _messages([_answer("x_answer", "X = 1"), own_f], [_test("test_f", ("NotImplementedError", ""))])
+    assert own["test_f"] == "NotImplementedError", own
 
 
 def _free_port() -> int:

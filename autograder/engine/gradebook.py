@@ -18,7 +18,12 @@ from pathlib import Path
 
 from autograder.gates.workspace import tools_on_path
 
-__all__ = ["make_template", "read_scores", "record", "has_submission", "max_score", "cell_maxima"]
+__all__ = ["make_template", "read_scores", "record", "has_submission", "max_score", "cell_maxima",
+           "quiet_new_submission"]
+
+# What SQLAlchemy 2 says while nbgrader's Gradebook.add_submission builds a new submission (below).
+NEW_SUBMISSION_NOTICE = (r"Object of type <Submitted(Assignment|Notebook)> not in session, "
+                         r"add operation along '\w+\.submissions' will not proceed")
 
 
 def _nbgrader() -> tuple:
@@ -27,6 +32,25 @@ def _nbgrader() -> tuple:
     from nbgrader.api import Gradebook, MissingEntry
 
     return Gradebook, MissingEntry
+
+
+@contextlib.contextmanager
+def quiet_new_submission():
+    """Silence only SQLAlchemy's notices about a submission nbgrader is still building.
+
+    ``Gradebook.add_submission`` (nbgrader/api.py, lines 2222-2242 in nbgrader 0.9) creates the
+    ``SubmittedAssignment`` with its assignment and student, then reads
+    ``submission.assignment.notebooks`` (line 2229) and each notebook's ``grade_cells`` (line 149)
+    to create its notebooks and grades, and only then calls ``self.db.add(submission)``. Those reads
+    autoflush the session while the new objects are linked to stored rows but not yet added, and
+    SQLAlchemy 2 (which no longer adds objects along backrefs) warns that it does not add them then.
+    """
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        # harmless: add_submission's own db.add(submission) adds all of them before its commit
+        warnings.filterwarnings("ignore", message=NEW_SUBMISSION_NOTICE, category=SAWarning)
+        yield
 
 
 def _signature(source) -> str:
@@ -156,13 +180,12 @@ def record(db_url: str, course_id: str, assignment: str, student: str, scores: d
     ``scores=None`` records a submission that could not be graded: every cell scores zero.
     """
     Gradebook = _nbgrader()[0]
-    from sqlalchemy.exc import SAWarning
     tools_on_path()
-    with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
-        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush notices, as in autograde
+    with Gradebook(db_url, course_id) as gb:
         gb.update_or_create_student(student)
         kwargs = {"timestamp": scores["timestamp"]} if scores and scores.get("timestamp") else {}
-        submission = gb.update_or_create_submission(assignment, student, **kwargs)
+        with quiet_new_submission():  # a new student's submission: see quiet_new_submission
+            submission = gb.update_or_create_submission(assignment, student, **kwargs)
         for nb in submission.notebooks:
             mine = (scores or {}).get("notebooks", {}).get(nb.name)
             for grade in nb.grades:

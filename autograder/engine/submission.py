@@ -2,7 +2,8 @@
 
 Before: every expected notebook is there, not empty, not too large and parses
 (:func:`check_notebooks`), and is cleaned of students' HTML, attachments and metadata
-(:func:`clean_notebooks`, :mod:`autograder.engine.sanitize`). After: the cells the grader had to
+(:func:`clean_notebooks`, :mod:`autograder.engine.sanitize`); a submission time nbgrader cannot
+read is dropped (:func:`clean_timestamp`). After: the cells the grader had to
 stop, for the instructor's table (:func:`stopped_cells`).
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from autograder.course import read
 from autograder.engine.sanitize import clean_file
 
-__all__ = ["MAX_NOTEBOOK_BYTES", "check_notebooks", "clean_notebooks", "stopped_cells"]
+__all__ = ["MAX_NOTEBOOK_BYTES", "check_notebooks", "clean_notebooks", "clean_timestamp", "stopped_cells"]
 
 MAX_NOTEBOOK_BYTES = 32 << 20  # larger submitted notebooks are not parsed (memory)
 FAILURE_NAMES = {
@@ -82,6 +83,26 @@ def clean_notebooks(folder: Path) -> list[str]:
         if note:
             notes.append(note)
     return notes
+
+
+def clean_timestamp(folder: Path) -> list[str]:
+    """Notes on ``timestamp.txt`` (what ``nbgrader submit`` writes): one nbgrader cannot read is
+    removed, so the submission is graded without a submission time instead of failing whole
+    (nbgrader's own error there is ``'CourseDirectory' object has no attribute 'fail'``)."""
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_bytes()[:200].decode().strip()
+        if text:
+            parse_utc(text)
+        return []
+    except (ValueError, UnicodeDecodeError, OverflowError) as error:
+        path.unlink()
+        return [f"timestamp.txt is not a time nbgrader can read ({type(error).__name__}): graded without a "
+                "submission time"]
 
 
 def stopped_cells(folder: Path) -> list[str]:

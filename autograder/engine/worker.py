@@ -29,7 +29,7 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.engine.files import read_regular_files, write_files
 from autograder.engine.sandbox import SandboxUnavailable, readonly_paths, run_uid
-from autograder.engine.submission import check_notebooks, clean_notebooks, stopped_cells
+from autograder.engine.submission import check_notebooks, clean_notebooks, clean_timestamp, stopped_cells
 from autograder.engine.task import Result, Shared, Task
 
 __all__ = ["GradingPlugin", "grade", "warm_problem", "plugin_name", "task_config", "MAX_LOG_LINE",
@@ -199,7 +199,8 @@ class GradingPlugin(WorkerPlugin):
             write_files(task.files, folder)
             problems, notes = check_notebooks(folder, shared.notebooks)
             # student HTML, sizes, metadata: cleaned before anything runs
-            result.problems, result.notes = problems, notes + clean_notebooks(folder) + list(task.notes)
+            result.problems = problems
+            result.notes = notes + clean_notebooks(folder) + clean_timestamp(folder) + list(task.notes)
             self._autograde(task.student, result, run_uid(number), scratch, handler)
         except Exception as error:  # a bug of the grader's; the submission is FAILED, not lost
             logging.getLogger("autograder").error("%s", traceback.format_exc())
@@ -215,13 +216,14 @@ class GradingPlugin(WorkerPlugin):
         from nbgrader.converters import Autograde
         from nbgrader.coursedir import CourseDirectory
 
-        from autograder.engine.gradebook import read_scores
+        from autograder.engine.gradebook import quiet_new_submission, read_scores
 
         try:
             config = task_config(self.shared, self.course, student, uid, self.readonly, scratch)
             converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
             converter.force = True
-            converter.start()
+            with quiet_new_submission():  # Autograde makes the submission's row with add_submission
+                converter.start()
             result.scores = read_scores(config.CourseDirectory.db_url, self.shared.assignment, student)
         except Exception as error:  # nbgrader raises NbGraderException after logging the cause
             logging.getLogger("autograder").error("%s", traceback.format_exc())

@@ -9,29 +9,38 @@ touched: when the course publishes a changed release, it is written beside the s
 ``python -m autograder.tools.selfgrade grade ps1`` grades the student's copy with the hidden tests
 through the instructor's engine (:func:`autograder.engine.client.grade_assignment`) in a temporary
 course, sandboxed where the sandbox works and unsandboxed otherwise (a student grading their own
-work needs a correct grade, not protection from themselves). It prints the score of every part
-and each failing test's message, never hidden test source, and writes the same report as
-``<name>.feedback.md`` next to the notebook. The notebook itself is only read.
+work needs a correct grade, not protection from themselves). It prints one line at once (the first
+run takes about 40 s), then a Markdown report: the score of every part and each failing test's
+message ("not answered yet" for a part whose answer is still the blank stub), never hidden test
+source. The notebook's "Grade yourself" cell shows that line, then the report rendered. The report
+is also written as ``<name>.feedback.md`` next to the notebook. The notebook itself is only read.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbformat import NotebookNode
+
 from autograder.course import COURSE, ROOT, assignments, cells, read, source_notebooks
+from autograder.gates.lint_code import bound_names
+from autograder.gates.regions import reference_source
 from autograder.gates.workspace import workspace
 from cnncourse.handout import hand_out
 
-__all__ = ["STUDENT_VIEW", "HOW_YOU_COMPUTE", "Part", "release", "selfgrade", "how_you_compute",
-           "format_report", "main"]
+__all__ = ["STUDENT_VIEW", "HOW_YOU_COMPUTE", "NOT_ANSWERED", "Part", "release", "selfgrade",
+           "how_you_compute", "how_you_compute_pointer", "format_report", "main"]
 
 STUDENT_VIEW = ROOT / "assignments"
 STUDENT = "self"  # the student id inside the temporary course
 HOW_YOU_COMPUTE = "**How you compute is up to you.**"  # opens a paragraph of every assignment's intro
+NOT_ANSWERED = "not answered yet"  # how the report starts the message of a part left blank
+STUB = "raise NotImplementedError()"  # the line nbgrader puts in every blank answer (nbgrader_config.py)
 
 
 @dataclass(frozen=True)
@@ -64,17 +73,68 @@ def release(into: Path = STUDENT_VIEW, chosen: list[str] | None = None, course: 
     return done
 
 
-def _error_message(cell: dict) -> str:
-    """``Name: message`` of a test cell's error output, without any traceback (it could quote tests)."""
+def _blank_error(output: dict) -> bool:
+    """Whether an error output is the bare NotImplementedError that a blank answer's stub raises."""
+    return (output.get("output_type") == "error" and output.get("ename") == "NotImplementedError"
+            and not output.get("evalue"))
+
+
+def _has_stub(cell: dict) -> bool:
+    """Whether an answer cell still holds the stub line (at the top level or in a function's body)."""
+    return any(line.strip() == STUB for line in cell.get("source", "").splitlines())
+
+
+def _stopped_at_stub(cell: dict) -> bool:
+    """Whether an answer cell of the graded notebook still holds the stub line and stopped at it."""
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    return _has_stub(cell) and bool(errors) and all(_blank_error(o) for o in errors)
+
+
+def _blanks(source: NotebookNode, graded: NotebookNode) -> tuple[bool, set[str]]:
+    """Whether any answer of ``graded`` still holds the stub, and the names blank answers leave undefined.
+
+    A name counts when the reference answers (in ``source``) bind it, at least one of those answer
+    cells stopped at its stub in ``graded`` (:func:`_stopped_at_stub`), and none stopped with another
+    error (a name whose answer cell fails otherwise was answered, wrongly).
+    """
+    graded_cells = {c.grade_id: graded.cells[c.index] for c in cells(graded)}
+    blank: set[str] = set()
+    failed: set[str] = set()
+    any_blank = False
+    for cell in cells(source):
+        if not (cell.is_answer and cell.cell_type == "code") or cell.grade_id not in graded_cells:
+            continue
+        answer = graded_cells[cell.grade_id]
+        names = bound_names(reference_source(cell.source))
+        any_blank = any_blank or _has_stub(answer)
+        if _stopped_at_stub(answer):
+            blank |= names
+        elif any(o.get("output_type") == "error" for o in answer.get("outputs", [])):
+            failed |= names
+    return any_blank, blank - failed
+
+
+def _error_message(cell: dict, unanswered: set[str] | frozenset[str] = frozenset(),
+                   any_blank: bool = True) -> str:
+    """``Name: message`` of a test cell's error output, without any traceback (it could quote tests).
+
+    A test that failed only because an answer is still blank says so ("not answered yet"): it raised
+    the stub's bare NotImplementedError while some answer still holds the stub (``any_blank``), or a
+    name in ``unanswered`` (:func:`_blanks`) was not defined.
+    """
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             name, value = output.get("ename", "Error"), output.get("evalue", "")
-            if name == "NotImplementedError" and not value:
-                return "not answered yet: an answer cell still raises NotImplementedError"
+            if _blank_error(output) and any_blank:
+                return f"{NOT_ANSWERED}: an answer cell it uses still raises NotImplementedError"
             if name == "NameError":  # the answer cell that defines it raised before binding it
+                missing = re.match(r"name '([^']+)' is not defined", value)
+                if missing and missing.group(1) in unanswered:
+                    return (f"{NOT_ANSWERED}: `{missing.group(1)}` comes from an answer cell that still "
+                            "raises NotImplementedError")
                 return (f"{name}: {value} (the answer cell that defines it has not run without an "
                         "error yet: answer it, then run it)")
-            return f"{name}: {value}"
+            return f"{name}: {value}" if value else name
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "the cell wrote to stderr, which scores zero (a warning or a print to sys.stderr?)"
     return ""
@@ -85,11 +145,14 @@ def _parts(course: Path, assignment: str, name: str) -> list[Part]:
     from nbgrader.api import Gradebook
 
     graded = read(course / "autograded" / STUDENT / assignment / f"{name}.ipynb")
-    messages = {c.grade_id: _error_message(graded.cells[c.index]) for c in cells(graded)}
+    source = read(course / "source" / assignment / f"{name}.ipynb")
+    any_blank, unanswered = _blanks(source, graded)
+    messages = {c.grade_id: _error_message(graded.cells[c.index], unanswered, any_blank)
+                for c in cells(graded)}
     parts = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cnncourse") as gb:
         notebook = gb.find_submission_notebook(name, assignment, STUDENT)
-        order = {c.grade_id: c.index for c in cells(read(course / "source" / assignment / f"{name}.ipynb"))}
+        order = {c.grade_id: c.index for c in cells(source)}
         for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, 0)):
             score = grade.score if grade.score is not None else 0.0
             message = messages.get(grade.name, "") if score < grade.max_score else ""
@@ -130,7 +193,8 @@ def selfgrade(assignment: str, notebook: Path | None = None, course: Path = COUR
 def how_you_compute(assignment: str, course: Path = COURSE) -> str:
     """The paragraph of the assignment's introduction that says what its checks look at ("" if none).
 
-    It lives in the notebook, where students read it before the questions; self-grading repeats it.
+    It lives in the notebook, where students read it before the questions; self-grading points at it
+    (:func:`how_you_compute_pointer`) rather than repeating it.
     """
     (path,) = source_notebooks(assignment, course / "source")
     intro = next((cell.source for cell in read(path).cells if cell.cell_type == "markdown"), "")
@@ -138,8 +202,16 @@ def how_you_compute(assignment: str, course: Path = COURSE) -> str:
     return " ".join(found[0].split()) if found else ""
 
 
+def how_you_compute_pointer(assignment: str, course: Path = COURSE) -> str:
+    """One line saying where the notebook explains what the checks look at ("" if it does not)."""
+    if not how_you_compute(assignment, course):
+        return ""
+    return f"What the checks look at: the paragraph {HOW_YOU_COMPUTE} at the top of your notebook."
+
+
 def format_report(assignment: str, parts: list[Part], note: str = "") -> str:
-    """The feedback as Markdown: total, ``note`` (what the checks look at), a row per part, each failure."""
+    """The feedback as Markdown: total, ``note`` (a line on what the checks look at), a row per part, each
+    failure."""
     score, top = sum(p.score for p in parts), sum(p.max_score for p in parts)
     lines = [f"# {assignment}: {score:g} / {top:g} points", ""]
     lines += [note, ""] if note else []
@@ -171,14 +243,17 @@ def main(argv: list[str] | None = None) -> int:
         for line in release(args.into, args.assignments or None):
             print(line)
         return 0
+    # The first line, at once: the first run takes about 40 s (the "Grade yourself" cell shows it too).
+    print(f"grading {args.assignment} with the hidden tests: about a minute the first time, "
+          "less after that...", flush=True)
     parts = selfgrade(args.assignment, args.notebook, sandbox=False if args.no_sandbox else None)
-    report = format_report(args.assignment, parts, how_you_compute(args.assignment))
+    report = format_report(args.assignment, parts, how_you_compute_pointer(args.assignment))
     print(report)
     (source,) = source_notebooks(args.assignment)
     notebook = args.notebook or STUDENT_VIEW / args.assignment / source.name
     feedback = notebook.with_name(f"{notebook.stem}.feedback.md")
     feedback.write_text(report)
-    print(f"(also written to {feedback})")
+    print(f"(also written to `{feedback}`)")
     return 0
 
 

@@ -1,11 +1,12 @@
-"""What ``make lab`` serves: the chapters and the student's assignments, nothing else of the repository.
+"""What ``make lab`` serves: the chapters (Sections 7.1-8.6) and the student's assignments, nothing else.
 
 The Lab's root is the repository itself (so nbgrader's Validate button, which refuses paths that
 resolve outside the root, works on ``assignments/``), and :class:`StudentContents` keeps
 everything but ``notebooks/`` and ``assignments/`` out of it: the root lists those two folders
 only, and any other path (``course/`` with its solutions and hidden tests, ``src/``, ``../``) is
 "not found" for every contents request, including ``/files/`` downloads, which are served through
-the same checks instead of straight from the disk.
+the same checks instead of straight from the disk. It hides, it does not protect: the solutions are
+in the student's own clone, and any code run in the Lab (a kernel, a terminal) can read them.
 """
 
 from __future__ import annotations

@@ -270,6 +270,10 @@ def _linked_notebook(folder: Path, ctx: Context) -> None:
         path.symlink_to(ctx.ws.path("submitted", FIRST, ctx.assignment, path.name))
 
 
+def _garbage_timestamp(folder: Path, ctx: Context) -> None:
+    (folder / "timestamp.txt").write_text("<script>not a date</script>\n")
+
+
 def _many_files(folder: Path, ctx: Context) -> None:
     clutter = folder / "clutter"
     clutter.mkdir()
@@ -442,6 +446,8 @@ def _ps1_cases(answers: list[str], reference: dict[str, str], order: list[tuple[
         Case("h-linked-notebook", "s-blank", "its notebook is a symlink to a classmate's",
              folder=_linked_notebook),
         Case("h-many-files", "s-solution", "20,000 files in the submission folder", folder=_many_files),
+        Case("h-garbage-timestamp", "s-solution", "timestamp.txt holds markup, not a time",
+             folder=_garbage_timestamp, exact=True),
         Case("h-ten-thousand-cells", "s-solution", "10,000 extra code cells", notebook=_ten_thousand_cells),
         Case("h-wrong-kernel", "s-solution", "kernelspec 'ir' (R)", notebook=_wrong_kernel, exact=True),
         Case("h-malformed-json", "s-blank", "the notebook is not JSON", notebook=_raw('{"cells": [')),
