@@ -28,12 +28,14 @@ $(STUDENT_VIEW): $(STAMP) $(wildcard course/source/*/*.ipynb) course/nbgrader_co
 # (No folder of links: nbgrader's Validate button refuses a notebook reached through one.) The
 # printed URLs and the browser open 00_start_here. Jupyter also reads jupyter/
 # (JUPYTER_CONFIG_PATH): no news question, no update check, no instructor tools and no Assignment
-# List (there is no exchange to fetch from); nothing is written to the user's ~/.jupyter.
+# List (there is no exchange to fetch from); nothing is written to the user's ~/.jupyter. Make's own
+# variables stay out of it, so a make run in a Lab terminal is not a sub-make of this one.
 # LAB_ARGS: more options for jupyter lab, e.g. make lab LAB_ARGS="--port=8899 --no-browser".
 START := notebooks/00_start_here.ipynb
 LAB_ARGS ?=
 lab: $(STAMP) $(STUDENT_VIEW)
-	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES \
+	    JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	    $(BIN)/jupyter lab --allow-root --ServerApp.root_dir="$(CURDIR)" \
 	    --ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents \
 	    --LabApp.default_url=/lab/tree/$(START) $(START) $(LAB_ARGS)

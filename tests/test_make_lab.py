@@ -67,7 +67,8 @@ def _fake_repository(into: Path) -> Path:
         time.sleep(0.01)  # each one newer than the one before: the environment and the view are up to date
     jupyter = into / ".venv" / "bin" / "jupyter"
     jupyter.parent.mkdir()
-    jupyter.write_text('#!/bin/sh\necho "JUPYTER_CONFIG_PATH=$JUPYTER_CONFIG_PATH"\necho "$@"\n')
+    jupyter.write_text('#!/bin/sh\necho "MAKELEVEL=$MAKELEVEL MAKEFLAGS=$MAKEFLAGS"\n'
+                       'echo "JUPYTER_CONFIG_PATH=$JUPYTER_CONFIG_PATH"\necho "$@"\n')
     jupyter.chmod(0o755)
     return into
 
@@ -78,7 +79,8 @@ def test_make_lab_serves_the_repository_through_the_student_contents_manager(tmp
     run = subprocess.run(["make", "--no-print-directory", "lab", "LAB_ARGS=--port=9"], cwd=repo, env=env,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    config_path, argv = run.stdout.splitlines()[-2:]
+    make_env, config_path, argv = run.stdout.splitlines()[-3:]
+    assert make_env == "MAKELEVEL= MAKEFLAGS="  # a make in a Lab terminal is not a sub-make of this one
     assert config_path == f"JUPYTER_CONFIG_PATH={repo}/jupyter"
     assert argv == (f"lab --allow-root --ServerApp.root_dir={repo} "
                     "--ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents "
