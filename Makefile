@@ -28,16 +28,21 @@ $(STUDENT_VIEW): $(STAMP) $(wildcard course/source/*/*.ipynb) course/nbgrader_co
 # (No folder of links: nbgrader's Validate button refuses a notebook reached through one.) The
 # printed URLs and the browser open 00_start_here. Jupyter also reads jupyter/
 # (JUPYTER_CONFIG_PATH): no news question, no update check, no instructor tools and no Assignment
-# List (there is no exchange to fetch from); nothing is written to the user's ~/.jupyter. Make's own
-# variables stay out of it, so a make run in a Lab terminal is not a sub-make of this one.
+# List or Nbgrader menu (there is no exchange to fetch from). The Lab's open tabs and the student's
+# settings are kept in .lab/ (git-ignored), per clone, not in the user's ~/.jupyter: another clone's
+# tabs never open here. Make's own variables stay out of it, so a make run in a
+# Lab terminal is not a sub-make of this one.
 # LAB_ARGS: more options for jupyter lab, e.g. make lab LAB_ARGS="--port=8899 --no-browser".
 START := notebooks/00_start_here.ipynb
+LAB_STATE := .lab
 LAB_ARGS ?=
 lab: $(STAMP) $(STUDENT_VIEW)
 	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES \
 	    JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	    $(BIN)/jupyter lab --allow-root --ServerApp.root_dir="$(CURDIR)" \
 	    --ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents \
+	    --LabApp.workspaces_dir="$(CURDIR)/$(LAB_STATE)/workspaces" \
+	    --LabApp.user_settings_dir="$(CURDIR)/$(LAB_STATE)/user-settings" \
 	    --LabApp.default_url=/lab/tree/$(START) $(START) $(LAB_ARGS)
 
 # Grade your own copy of an assignment with the hidden tests: make selfgrade PS=ps1

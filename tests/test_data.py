@@ -216,7 +216,7 @@ def test_offline_error_message_suggests_digits_and_folder(tmp_path):
     with pytest.raises(ConnectionError) as info:
         fetch_files(url, {"train-images-idx3-ubyte.gz": "0" * 64}, tmp_path, progress=False, timeout=5)
     message = str(info.value)
-    assert "could not download" in message and "you are offline?" in message
+    assert "could not download" in message and "no network here?" in message
     assert "load_data('digits')" in message and str(tmp_path) in message
 
 
@@ -381,7 +381,7 @@ def test_course_data_full_mode_offline_falls_back_with_reason(monkeypatch, tmp_p
     _, _, info = data.load_course_data(16, quick=False)
     out, err = capsys.readouterr()
     assert info.name == "digits"
-    assert "could not be downloaded" in out and "you are offline?" in out
+    assert "could not be downloaded" in out and "no network here?" in out
     assert "Using the offline digits dataset" in out
 
 

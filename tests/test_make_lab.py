@@ -84,6 +84,8 @@ def test_make_lab_serves_the_repository_through_the_student_contents_manager(tmp
     assert config_path == f"JUPYTER_CONFIG_PATH={repo}/jupyter"
     assert argv == (f"lab --allow-root --ServerApp.root_dir={repo} "
                     "--ServerApp.contents_manager_class=cnncourse.lab_contents.StudentContents "
+                    f"--LabApp.workspaces_dir={repo}/.lab/workspaces "
+                    f"--LabApp.user_settings_dir={repo}/.lab/user-settings "
                     "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb "
                     "notebooks/00_start_here.ipynb --port=9")
     assert not (repo / "lab").exists()
@@ -102,6 +104,8 @@ def test_the_lab_has_no_assignment_list_and_keeps_validate():
     assert "nbgrader.server_extensions.validate_assignment" not in extensions
     page = json.loads((ROOT / "jupyter" / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:assignment-list"] is True
+    assert page["disabledExtensions"]["@jupyter/nbgrader:menu"] is True  # it would be empty
+    assert "@jupyter/nbgrader:validate-assignment" not in page["disabledExtensions"]
 
 
 # --- the browser test ------------------------------------------------------------------------------
@@ -289,6 +293,9 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
             kernel_idle.wait_for()
             page.wait_for_timeout(3000)  # the news question, when asked, comes within a second of this
             expect(page.get_by_text(re.compile("Jupyter news", re.I))).to_have_count(0, timeout=WAIT)
+            menus = page.locator(".lm-MenuBar-itemLabel")
+            expect(menus.first).to_be_visible(timeout=WAIT)
+            expect(menus.filter(has_text="Nbgrader")).to_have_count(0)  # nothing in it here
             expect(page.locator(".Toastify__toast")).to_have_count(0, timeout=WAIT)
 
             # The file browser shows the chapters next to the start page, and the four assignments.
@@ -348,3 +355,8 @@ def test_make_lab_shows_the_chapters_and_assignments_and_hides_the_course(make_l
     kernels = [pid for pid in _descendants(make_lab.make.pid) if "ipykernel" in _cmdline(pid)]
     assert len(kernels) >= 2, "the start page and ps1 should each have had a kernel"
     assert make_lab.stop() == []
+    # The open tabs were saved in the clone, not in the student's ~/.jupyter (where another clone's
+    # Lab would reopen them). jupyter_core's own one-time "migrated" marker may appear there.
+    home = tmp_path / "home-jupyter"
+    assert not (home / "lab").exists(), list(home.rglob("*"))
+    assert list((make_lab.repo / ".lab" / "workspaces").glob("*.jupyterlab-workspace"))

@@ -81,7 +81,7 @@ def test_pool_pointer_writes_the_max_and_the_mean_out_with_the_padding_as_torch_
     explorer.set(mode="avg")
     assert explorer.drawing.panels["input"]["grids"][0]["labels"][0] == ["0"] * 5
     assert explorer.drawing.formulas[5] == "Y[1, 1] = (1 + 5 + 0 + 3) / 4 = 2.25"
-    assert explorer.drawing.formulas[0].endswith("the 3 zero(s) of the padding count in the mean")
+    assert explorer.drawing.formulas[0] == "Y[0, 0] = (1 + 0 × 3 padding cell(s)) / 4 = 0.25"
     assert explorer.drawing.panels["kernel"]["grids"][0]["labels"] == [["1/4", "1/4"], ["1/4", "1/4"]]
     explorer.set(stride_h=2, stride_w=2, padding_h=0, padding_w=0)
     assert explorer.drawing.feed_texts[1 * 3 + 2].endswith("the stride steps over it, no output sees it")

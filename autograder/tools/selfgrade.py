@@ -206,7 +206,7 @@ def how_you_compute_pointer(assignment: str, course: Path = COURSE) -> str:
     """One line saying where the notebook explains what the checks look at ("" if it does not)."""
     if not how_you_compute(assignment, course):
         return ""
-    return f"What the checks look at: the paragraph {HOW_YOU_COMPUTE} at the top of your notebook."
+    return f"What the checks look at is explained at the top of your notebook, under {HOW_YOU_COMPUTE}"
 
 
 def format_report(assignment: str, parts: list[Part], note: str = "") -> str:

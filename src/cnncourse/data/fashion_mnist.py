@@ -92,8 +92,8 @@ def sha256_file(path: str | Path) -> str:
 
 def _offline_error(url: str, folder: Path, reason: object) -> ConnectionError:
     return ConnectionError(
-        f"could not download {url} ({reason}); you are offline? "
-        f"use load_data('digits') or put the files in {folder}"
+        f"could not download {url} ({reason}): no network here? Copy the four Fashion-MNIST files into "
+        f"{folder}, or train on the offline digits (load_data('digits'))"
     )
 
 

@@ -70,11 +70,10 @@ class PoolData:
                 text = f"{name} = max({inside}) = {total}, at X[{r - top}, {c - left}]"
                 if padded:
                     text += f"; the {padded} padding cell(s) hold −∞ and never win"
-            else:
-                terms = " + ".join(number_text(grid[r][c]) for r, c in cells)
-                text = f"{name} = ({terms}) / {len(cells)} = {total}"
-                if padded:
-                    text += f"; the {padded} zero(s) of the padding count in the mean"
+            else:  # the padding's zeros named apart: X may hold zeros too
+                terms = " + ".join(number_text(grid[r][c]) for r, c in cells if not self.padding_mask[r, c])
+                zeros = f" + 0 × {padded} padding cell(s)" if padded else ""
+                text = f"{name} = ({terms}{zeros}) / {len(cells)} = {total}"
             texts.append(text)
         return texts
 
@@ -191,8 +190,9 @@ class PoolPointer(widgets.VBox):
             kernel = grid_panel(kernel_title, weights)
             for grid in kernel["grids"]:  # written as the fraction, which also fits in a cell
                 grid["labels"] = [[f"1/{kh * kw}"] * kw for _ in range(kh)]
+            wide = 44 if mode == "avg" else 34  # means such as 1.111 need the room
             d.panels = {"input": grid_panel(source, [self.data.grid], pad=self.data.padding_mask.tolist()),
-                        "kernel": kernel, "output": grid_panel(result, outputs)}
+                        "kernel": kernel, "output": grid_panel(result, outputs, cell=wide)}
             # A window's cells come in reading order, as the weights do: cell k takes weight k.
             d.reads = [[[r * width + col, k if mode == "avg" else -1] for k, (r, col) in enumerate(cells)]
                        for cells in self.data.reads]
