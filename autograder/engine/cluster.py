@@ -115,20 +115,19 @@ def _stop(cluster, before: set) -> None:  # noqa: ANN001  (a distributed.LocalCl
     traceback for that, nor leave a worker process or a listening scheduler behind. ``before`` is
     the set of this process's multiprocessing children before the cluster started.
     """
+    looks = (0.0,)  # seconds to wait before each sweep for worker processes left behind
     try:
         cluster.close(timeout=60)
-        clean = True
     except Exception as error:  # noqa: BLE001  (distributed's internal races: see above)
-        clean = False
         log.warning("the local Dask cluster did not stop cleanly (%s: %s); stopping what is left of it",
                     type(error).__name__, error)
         with contextlib.suppress(Exception):
             cluster.sync(cluster.scheduler.close, callback_timeout=30)
         with contextlib.suppress(Exception):
             cluster._loop_runner.stop()  # what close() does last when it succeeds
-    # After a failed close, a worker the nanny was starting may appear a moment later: look twice.
-    for look in range(1 if clean else 2):
-        time.sleep(0 if clean else 0.5 * look)
+        looks = (0.0, 0.5)  # a worker the nanny was starting may appear a moment later
+    for pause in looks:
+        time.sleep(pause)
         for child in set(multiprocessing.active_children()) - before:
             if child.name.startswith("Dask Worker process"):
                 child.kill()

@@ -35,11 +35,13 @@ PADDING_CHOICES = [("numbers (sliders)", "numbers"), ("'same'", "same"), ("'vali
 PAIR_SLIDERS = {"stride": (1, 4), "padding": (0, 4), "dilation": (1, 3), "output_padding": (0, 3)}
 
 
-def pair_sliders(values: dict[str, tuple[int, int]]) -> dict[str, widgets.IntSlider]:
-    """``stride_h``, ``stride_w``, ...: one slider per axis for each of ``values`` (a PAIR_SLIDERS name)."""
+def pair_sliders(values: dict[str, tuple[int, int]],
+                 ranges: dict[str, tuple[int, int]] = PAIR_SLIDERS) -> dict[str, widgets.IntSlider]:
+    """``stride_h``, ``stride_w``, ...: one slider per axis for each of ``values``, over its ``ranges``
+    entry (stretched to hold a larger starting value)."""
     sliders = {}
     for name, pair in values.items():
-        lo, hi = PAIR_SLIDERS[name]
+        lo, hi = ranges[name]
         for axis, value in zip("hw", pair, strict=True):
             label = f"{name.replace('_', ' ')} {axis}"
             sliders[f"{name}_{axis}"] = int_slider(label, value, lo, max(hi, value), "9em", "20em")

@@ -16,15 +16,15 @@ import torch
 
 from cnncourse.functional import pool2d_batched
 
-from .base import int_slider
 from .geometry import ShapeReport, pooling_report, window_taps
-from .pointer import PointerDrawing, grid_panel, set_controls
+from .pointer import PointerDrawing, grid_panel, pair_sliders, set_controls
 from .pointer_code import pool_code
 from .pointer_data import number_text
 
 __all__ = ["PoolData", "pool_data", "PoolPointer"]
 
 MODES = ("max", "avg")
+RANGES = {"kernel_size": (1, 4), "stride": (1, 4), "padding": (0, 2)}  # its sliders' (low, high)
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,7 @@ class PoolPointer(widgets.VBox):
         self.X = X
         c: dict[str, widgets.Widget] = {"mode": widgets.ToggleButtons(options=list(MODES), value=mode,
                                                                       description="pooling")}
-        for name, pair, lo, hi in (("kernel_size", kernel_size, 1, 4), ("stride", stride, 1, 4),
-                                   ("padding", padding, 0, 2)):
-            for axis, value in zip("hw", pair, strict=True):
-                label = f"{name.replace('_', ' ')} {axis}"
-                c[f"{name}_{axis}"] = int_slider(label, value, lo, max(hi, value), "9em", "20em")
+        c.update(pair_sliders({"kernel_size": kernel_size, "stride": stride, "padding": padding}, RANGES))
         self.controls = c
         self.drawing = PointerDrawing()
         columns = [widgets.VBox([c[f"{name}_{axis}"] for name in ("kernel_size", "stride", "padding")])
